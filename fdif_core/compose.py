@@ -1,0 +1,206 @@
+"""Composing one synthetic sample: K placed objects into an image and a label volume (spec §11).
+
+Sample ``i`` of a dataset depends only on ``(preset, seed, i)``: the sample's draws (object
+count, class ids) come from ``SeedSequence(seed, spawn_key=(i,))`` and object ``k``'s draws
+(placement, shape parameters, displacement, mapper, noise seed) from
+``SeedSequence(seed, spawn_key=(i, k))``, so nothing depends on other samples, on worker
+count or on generation order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from fdif_core.displacements import DISPLACEMENTS, NONE, get_displacement
+from fdif_core.grid import Grid
+from fdif_core.mappers import PEAK, get_mapper
+from fdif_core.objects import DisplacementCache, Evaluated, evaluate_object
+from fdif_core.placement import Placement, sample_placement
+from fdif_core.presets import ClassEntry, LoadedPreset, Preset, class_table
+from fdif_core.shapes import sample_class
+
+
+def sample_rng(seed: int, index: int, *obj: int) -> np.random.Generator:
+    """The generator of sample ``index`` (no ``obj``) or of object ``obj[0]`` in it."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, *obj))))
+
+
+@dataclass
+class ObjectPlan:
+    """Everything drawn for one object; rendering it needs no randomness."""
+
+    entry: ClassEntry
+    params: dict[str, float]
+    tree: dict[str, Any]
+    placement: Placement
+    displacement: str
+    mapper: str
+    noise_seed: int
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-ready description (class, parameters, transform, mapper, displacement)."""
+        return {"class_id": self.entry.id, "class": self.entry.display_name,
+                "shape": self.entry.shape.name, "params": self.params, "tree": self.tree,
+                "placement": self.placement.to_dict(), "displacement": self.displacement,
+                "mapper": self.mapper, "noise_seed": self.noise_seed}
+
+
+@dataclass
+class Sample:
+    """One composed sample."""
+
+    image: np.ndarray  # uint8 (D, H, W)
+    label: np.ndarray  # int32 (D, H, W), or (D, H, W, T) for multi-task labels
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    seed: int = 0
+    index: int = 0
+
+
+def _pick(rng: np.random.Generator, names: list[str], weights: list[float]) -> str:
+    p = np.asarray(weights, dtype=np.float64)
+    return names[int(rng.choice(len(names), p=p / p.sum()))]
+
+
+class Composer:
+    """Draws and renders samples of one preset.
+
+    Parameters
+    ----------
+    loaded : LoadedPreset
+        Preset and the library its classes resolve in.
+    device : str or torch.device
+        Compute device (``cpu`` or ``cuda``).
+    """
+
+    def __init__(self, loaded: LoadedPreset, device: torch.device | str = "cpu") -> None:
+        self.preset: Preset = loaded.preset
+        self.grid = Grid.reference(self.preset.grid)
+        self.table = class_table(self.preset, loaded.library)
+        self.device = torch.device(device)
+        self.cache = DisplacementCache()
+        self._class_p = np.array([e.weight for e in self.table], dtype=np.float64)
+        if self._class_p.sum() <= 0:
+            raise ValueError("every class has weight 0")
+        self._class_p /= self._class_p.sum()
+        self.vocab = multi_task_vocabularies(self.table) if self.preset.label_mode == "multi_task" \
+            else None
+
+    # -- drawing ---------------------------------------------------------------------------
+    def plan(self, seed: int, index: int) -> list[ObjectPlan]:
+        """Draw every random choice of sample ``index``."""
+        preset = self.preset
+        rng = sample_rng(seed, index)
+        lo, hi = preset.objects
+        count = int(rng.integers(lo, hi, endpoint=True))
+        uniform = np.allclose(self._class_p, self._class_p[0])
+        ids = rng.integers(0, len(self.table), size=count) if uniform else \
+            rng.choice(len(self.table), size=count, p=self._class_p)
+        return [self.plan_object(self.table[int(c)], sample_rng(seed, index, k))
+                for k, c in enumerate(ids)]
+
+    def plan_object(self, entry: ClassEntry, rng: np.random.Generator) -> ObjectPlan:
+        """Draw placement, parameters, displacement and mapper of one object of ``entry``."""
+        preset = self.preset
+        placement = sample_placement(rng, self.grid, preset.transform)
+        params, tree = sample_class(entry.shape, rng, self.grid.size)
+        if preset.displacement_mode == "augmentation" and preset.displacements:
+            names = [d.name for d in preset.displacements] + [NONE]
+            weights = [d.weight for d in preset.displacements]
+            if preset.none_probability is None:
+                weights.append(float(np.mean(weights)))
+            else:
+                total = sum(weights)
+                weights = [w / total * (1 - preset.none_probability) for w in weights]
+                weights.append(preset.none_probability)
+            displacement = _pick(rng, names, weights)
+        else:
+            displacement = entry.displacement or NONE
+        if entry.mapper is None:
+            mapper = _pick(rng, [m.name for m in preset.mappers], [m.weight for m in preset.mappers])
+        else:
+            mapper = entry.mapper
+        noise_seed = int(rng.integers(0, 2**31 - 1))
+        return ObjectPlan(entry, params, tree, placement, displacement, mapper, noise_seed)
+
+    # -- rendering ---------------------------------------------------------------------------
+    def evaluate(self, plan: ObjectPlan, full: bool = False) -> Evaluated | None:
+        """The object's SDF on its box (or the full grid)."""
+        return evaluate_object(plan.tree, plan.placement, self.grid, plan.displacement,
+                               plan.noise_seed, self.device, full=full, cache=self.cache)
+
+    def render(self, plans: list[ObjectPlan], seed: int = 0, index: int = 0) -> Sample:
+        """Compose planned objects into an image and labels."""
+        grid_shape = self.grid.shape
+        image = torch.zeros(grid_shape, dtype=torch.float32, device=self.device)
+        painted: list[tuple[Evaluated, torch.Tensor, int, ObjectPlan]] = []
+        metadata = []
+        for plan in plans:
+            mapper = get_mapper(plan.mapper)
+            evaluated = self.evaluate(plan, full=mapper.has_halo)
+            meta = plan.metadata()
+            if evaluated is None:
+                meta["volume"] = 0
+                metadata.append(meta)
+                continue
+            inside = evaluated.sdf <= 0
+            volume = int(inside.sum())
+            meta["volume"] = volume
+            metadata.append(meta)
+            image[evaluated.slices] += mapper(evaluated.sdf)
+            if volume:
+                painted.append((evaluated, inside, volume, plan))
+        image = image.clamp_(0, PEAK).to(torch.uint8)
+        label = self._paint(painted)
+        return Sample(image.cpu().numpy(), label.cpu().numpy(), metadata, seed, index)
+
+    def _paint(self, painted: list) -> torch.Tensor:
+        policy = self.preset.overlap
+        if policy == "smaller_wins":
+            painted = sorted(painted, key=lambda p: -p[2])  # stable: ties keep object order
+        elif policy == "larger_wins":
+            painted = sorted(painted, key=lambda p: p[2])
+        tasks = 1 if self.vocab is None else len(self.vocab)
+        label = torch.zeros((*self.grid.shape, tasks), dtype=torch.int32, device=self.device)
+        for evaluated, inside, _, plan in painted:
+            values = [plan.entry.id] if self.vocab is None else task_ids(plan, self.vocab)
+            region = label[evaluated.slices]
+            for t, value in enumerate(values):
+                region[..., t].masked_fill_(inside, value)
+        return label[..., 0] if self.vocab is None else label
+
+    def sample(self, seed: int, index: int) -> Sample:
+        """Draw and render sample ``index`` of the dataset with ``seed``."""
+        return self.render(self.plan(seed, index), seed, index)
+
+
+# -- multi-task labels (spec §11.4) ------------------------------------------------------------
+def multi_task_vocabularies(table: list[ClassEntry]) -> dict[str, dict[str, int]]:
+    """Task vocabularies: shape (alphabetical), displacement (``none`` first), mapper (sorted)."""
+    shapes = sorted({e.shape.display_name for e in table})
+    disp_names = sorted({get_displacement(e.displacement).long_name for e in table
+                         if e.displacement is not None})
+    mappers = sorted({e.mapper for e in table if e.mapper is not None})
+    vocab = {"shape": {name: i + 1 for i, name in enumerate(shapes)}}
+    if disp_names:
+        vocab["displacement"] = {"none": 1, **{n: i + 2 for i, n in enumerate(disp_names)}}
+    if len(mappers) > 1 or not disp_names:
+        vocab["mapper"] = {name: i + 1 for i, name in enumerate(mappers)}
+    return vocab
+
+
+def task_ids(plan: ObjectPlan, vocab: dict[str, dict[str, int]]) -> list[int]:
+    """The object's label in each task."""
+    out = []
+    for task, names in vocab.items():
+        if task == "shape":
+            out.append(names[plan.entry.shape.display_name])
+        elif task == "displacement":
+            key = plan.displacement
+            out.append(names["none" if key == NONE else DISPLACEMENTS[key].long_name])
+        else:
+            out.append(names[plan.mapper])
+    return out

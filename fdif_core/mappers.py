@@ -1,0 +1,69 @@
+"""SDF mappers: signed distance to intensity in [0, 128] (spec §10)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+PEAK = 128.0
+
+
+@dataclass(frozen=True)
+class Mapper:
+    """A mapper ``g(d)``; every mapper but ``inverse_cube`` is 0 outside (``d > 0``)."""
+
+    key: str
+    formula: str
+    value: float = 0.0
+    modulus: int = 0
+
+    @property
+    def has_halo(self) -> bool:
+        """Whether it is non-zero outside the object (then it needs the whole grid)."""
+        return self.formula == "inverse_cube"
+
+    def __call__(self, d: torch.Tensor) -> torch.Tensor:
+        if self.formula == "inverse_cube":
+            a = torch.abs(d)
+            return PEAK / (a * a * a + 1)
+        inside = d <= 0
+        if self.formula == "exponential":
+            g = PEAK * torch.pow(self.value, d)
+        elif self.formula == "linear":
+            g = (PEAK + self.value * d).clamp_(0, PEAK)
+        elif self.formula == "floor":
+            g = (PEAK + 10 * torch.ceil(d / self.value)).clamp_(0, PEAK)
+        elif self.formula == "modular":
+            m = self.modulus
+            k = torch.ceil(d / self.value) + (m - 1)
+            g = (k - m * torch.floor(k / m)) * (PEAK / (m - 1))
+        elif self.formula == "sinusoidal":
+            g = 64 * (torch.cos((2 * math.pi / self.value) * d) + 1)
+        else:
+            raise ValueError(f"unknown mapper formula {self.formula!r}")
+        return torch.where(inside, g, torch.zeros((), dtype=g.dtype, device=g.device))
+
+
+MAPPERS: dict[str, Mapper] = {m.key: m for m in [
+    Mapper("inverse_cube", "inverse_cube"),
+    Mapper("exponential_base_2.0", "exponential", 2.0),
+    Mapper("exponential_base_1.5", "exponential", 1.5),
+    Mapper("linear_slope_20.0", "linear", 20.0),
+    Mapper("linear_slope_10.0", "linear", 10.0),
+    Mapper("floor_width_1.0", "floor", 1.0),
+    Mapper("floor_width_0.5", "floor", 0.5),
+    Mapper("modular_5", "modular", 1.0, 5),
+    Mapper("modular_10", "modular", 0.5, 10),
+    Mapper("sinusoidal_wavelength_1.0", "sinusoidal", 1.0),
+    Mapper("sinusoidal_wavelength_3.0", "sinusoidal", 3.0),
+]}
+
+
+def get_mapper(key: str) -> Mapper:
+    """Look up a mapper by key, with an error that lists the known ones."""
+    try:
+        return MAPPERS[key]
+    except KeyError:
+        raise KeyError(f"unknown mapper {key!r} (known: {', '.join(MAPPERS)})") from None

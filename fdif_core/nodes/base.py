@@ -1,0 +1,80 @@
+"""Base classes of compiled nodes: 3D signed distance functions and 2D profiles.
+
+Coordinates travel as a tuple ``(x, y, z)`` of tensors that broadcast against each other, so a
+grid is passed as three 1D axes shaped ``(1, 1, W)``, ``(1, H, 1)``, ``(D, 1, 1)`` without
+materialising ``(D, H, W, 3)``. Every kernel is a pure torch function of those tensors.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+if TYPE_CHECKING:
+    from fdif_core.domain import Domain
+
+Vec3 = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+Bounds = tuple[np.ndarray, np.ndarray]
+
+
+class SDF3(ABC):
+    """A compiled 3D node: ``f(q)`` is negative inside."""
+
+    children: list
+
+    def __init__(self, children: list | None = None) -> None:
+        self.children = list(children or [])
+
+    @abstractmethod
+    def __call__(self, q: Vec3) -> torch.Tensor:
+        """Signed distance at local points ``q``."""
+
+    @abstractmethod
+    def bounds(self, level: float) -> Bounds | None:
+        """A local axis-aligned box ``(lo, hi)`` holding every point with ``f <= level``.
+
+        ``None`` means unknown or unbounded: callers then evaluate the whole domain.
+        """
+
+    def prepare(self, domain: Domain) -> None:
+        """Fix quantities that depend on the evaluation domain (default: none, recurse)."""
+        for child in self.children:
+            child.prepare(domain)
+
+    @property
+    def domain_dependent(self) -> bool:
+        """Whether :meth:`prepare` changes the function (then it must run before evaluation)."""
+        return any(child.domain_dependent for child in self.children)
+
+
+class SDF2(ABC):
+    """A compiled 2D profile ``g(x, y)``, negative inside."""
+
+    children: list
+
+    def __init__(self, children: list | None = None) -> None:
+        self.children = list(children or [])
+
+    @abstractmethod
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Signed distance at 2D points."""
+
+    @property
+    @abstractmethod
+    def radius(self) -> float:
+        """Largest distance from the origin to a point of the profile's boundary."""
+
+    def prepare(self, domain: Domain) -> None:  # noqa: B027 - optional hook
+        """2D profiles have no domain-dependent quantities."""
+
+    domain_dependent = False
+
+
+def box(half: np.ndarray | list[float], centre: np.ndarray | list[float] | None = None) -> Bounds:
+    """Bounds ``(centre - half, centre + half)``."""
+    half = np.asarray(half, dtype=np.float64)
+    centre = np.zeros(3) if centre is None else np.asarray(centre, dtype=np.float64)
+    return centre - half, centre + half

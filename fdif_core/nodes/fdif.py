@@ -1,0 +1,205 @@
+"""The node kinds the 109 FDIF classes are built from (spec §5).
+
+sphere, capped_cone, octahedron_bound, extrude (plain / cone / convex / concave scale profile,
+optional domain-dependent onion) and revolve. Profiles come from :mod:`fdif_core.nodes.profiles`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from fdif_core.nodes.base import SDF2, SDF3, Bounds, Vec3, box
+from fdif_core.nodes.registry import ParamSpec, register_node
+
+REFERENCE_OCTAHEDRON_FACTOR = 0.35773502691896257
+PROFILES = ("plain", "cone", "convex", "concave")
+
+
+@register_node("sphere", category="primitive", description="Sphere of radius r (exact).",
+               params=[ParamSpec("r", "Radius.", 10.0, 0.0)])
+class Sphere(SDF3):
+    """``f = |q| - r``."""
+
+    def __init__(self, r: float, children: list | None = None) -> None:
+        super().__init__(children)
+        self.r = r
+
+    def __call__(self, q: Vec3) -> torch.Tensor:
+        x, y, z = q
+        return torch.sqrt(x * x + y * y + z * z) - self.r
+
+    def bounds(self, level: float) -> Bounds:
+        return box([self.r + max(level, 0.0)] * 3)
+
+
+@register_node(
+    "capped_cone", category="primitive",
+    description="Cone along y: base disk of radius R at y=-height/2, apex at +height/2 (exact).",
+    params=[ParamSpec("R", "Base radius.", 10.0, 0.0), ParamSpec("height", "Height.", 20.0, 0.0)])
+class CappedCone(SDF3):
+    """Exact distance to a cone with its base at ``-height/2`` (spec §5.3)."""
+
+    def __init__(self, R: float, height: float, children: list | None = None) -> None:  # noqa: N803
+        super().__init__(children)
+        self.R, self.height = R, height
+
+    def __call__(self, q: Vec3) -> torch.Tensor:
+        x, y, z = q
+        px = torch.hypot(x, z) - self.R
+        py = y + self.height / 2
+        ex, ey = -self.R, self.height
+        t = (px * ex + py * ey).mul_(1.0 / (ex * ex + ey * ey)).clamp_(0.0, 1.0)
+        qx = px - t * ex
+        qy = py - t * ey
+        dist = torch.hypot(qx, qy)
+        outside = torch.maximum(qx, qy) > 0
+        return torch.where(outside, dist, -torch.minimum(dist, py))
+
+    def bounds(self, level: float) -> Bounds:
+        c = max(level, 0.0)
+        return box([self.R + c, self.height / 2 + c, self.R + c])
+
+
+@register_node(
+    "octahedron_bound", category="primitive",
+    description="Octahedron |x|+|y|+|z| <= s as a scaled bound (the reference uses factor 0.3577).",
+    params=[ParamSpec("s", "Vertex distance from the centre.", 10.0, 0.0),
+            ParamSpec("factor", "Distance scale of the bound.", REFERENCE_OCTAHEDRON_FACTOR,
+                      1e-3, 1.0, unit="ratio")])
+class OctahedronBound(SDF3):
+    """``f = (|x| + |y| + |z| - s) * factor`` (spec §5.4)."""
+
+    def __init__(self, s: float, factor: float = REFERENCE_OCTAHEDRON_FACTOR,
+                 children: list | None = None) -> None:
+        super().__init__(children)
+        self.s, self.factor = s, factor
+
+    def __call__(self, q: Vec3) -> torch.Tensor:
+        x, y, z = q
+        return (torch.abs(x) + torch.abs(y) + torch.abs(z) - self.s) * self.factor
+
+    def bounds(self, level: float) -> Bounds:
+        return box([self.s + max(level, 0.0) / self.factor] * 3)
+
+
+@register_node(
+    "extrude", category="construction",
+    description=("Extrude a 2D profile along local z with a scale profile (plain, cone, convex, "
+                 "concave) and an optional reference onion whose thickness is onion_ratio times "
+                 "the deepest cross-section value over the whole evaluation grid."),
+    params=[ParamSpec("height", "Length along z.", 20.0, 0.0),
+            ParamSpec("profile", "Scale profile along the axis.", "plain", unit="choice",
+                      choices=PROFILES),
+            ParamSpec("s2", "Scale at the far end (cone) or at the neck (convex/concave).", 1.0,
+                      0.0, 100.0, unit="ratio"),
+            ParamSpec("neck", "Axial position of the neck (convex/concave).", 0.0),
+            ParamSpec("onion_ratio", "Hollow-shell ratio; 0 means solid.", 0.0, 0.0, 1.0,
+                      unit="ratio")],
+    children=1, child_category="profile")
+class Extrude(SDF3):
+    """The reference's prism construction (spec §5.5 and §5.6)."""
+
+    def __init__(self, height: float, profile: str = "plain", s2: float = 1.0, neck: float = 0.0,
+                 onion_ratio: float = 0.0, children: list | None = None) -> None:
+        super().__init__(children)
+        self.profile2d: SDF2 = self.children[0]
+        self.h = height / 2
+        self.profile, self.s2, self.neck = profile, s2, neck
+        self.onion_ratio = min(max(onion_ratio, 0.0), 1.0)
+        self.onion_t: float | None = None
+
+    @property
+    def domain_dependent(self) -> bool:
+        return self.onion_ratio > 0
+
+    def scale(self, a: torch.Tensor) -> torch.Tensor | None:
+        """Cross-section scale s(a) before clamping, or ``None`` for the plain profile."""
+        h, s2 = self.h, self.s2
+        if self.profile == "plain":
+            return None
+        if self.profile == "cone":
+            return (s2 - 1) * (a + h) / (2 * h) + 1
+        neck = self.neck
+        below = (s2 - 1) * (a + h) / (neck + h + 1e-12) + 1
+        above = (s2 - 1) * (a - neck) / (neck - h + 1e-12) + s2
+        return torch.where(a < neck, below, above)
+
+    def _scale_at(self, a: float) -> float:
+        return max(float(self.scale(torch.tensor([a], dtype=torch.float64))[0])
+                   if self.profile != "plain" else 1.0, 1e-6)
+
+    def max_slope(self) -> float:
+        """Largest |ds/da| of the scale profile."""
+        h, s2, neck = self.h, self.s2, self.neck
+        if self.profile == "plain":
+            return 0.0
+        if self.profile == "cone":
+            return abs(s2 - 1) / (2 * h) if h > 0 else math.inf
+        return max(abs(s2 - 1) / max(abs(neck + h + 1e-12), 1e-300),
+                   abs(s2 - 1) / max(abs(neck - h + 1e-12), 1e-300))
+
+    def perp(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """The scaled cross-section ``s * g(x/s, y/s)`` before the onion."""
+        s = self.scale(a)
+        if s is None:
+            return self.profile2d(x, y)
+        s = s.clamp_min(1e-6)
+        return s * self.profile2d(x / s, y / s)
+
+    def prepare(self, domain) -> None:
+        """Fix the onion thickness from the minimum cross-section value over the domain."""
+        if self.onion_ratio > 0:
+            lipschitz = math.sqrt(1 + (self.profile2d.radius * self.max_slope()) ** 2)
+            deepest = domain.min_over_grid(lambda q: self.perp(q[0], q[1], q[2]), lipschitz)
+            self.onion_t = self.onion_ratio * abs(deepest)
+
+    def __call__(self, q: Vec3) -> torch.Tensor:
+        x, y, a = q
+        perp = self.perp(x, y, a)
+        if self.onion_ratio > 0:
+            if self.onion_t is None:
+                raise RuntimeError("an onioned extrusion needs prepare(domain) before evaluation")
+            perp = torch.abs(perp) - self.onion_t
+        along = torch.abs(a) - self.h
+        outside = torch.hypot(perp.clamp_min(0), along.clamp_min(0))
+        return outside + torch.maximum(perp, along).clamp_max_(0)
+
+    def bounds(self, level: float) -> Bounds:
+        c = max(level, 0.0)
+        ends = [-self.h - c, self.h - c, self.h + c]
+        if self.profile in ("convex", "concave") and abs(self.neck) <= self.h + c:
+            ends.append(self.neck)
+        s_max = max(self._scale_at(a) for a in ends + [-self.h + c])
+        wall = self.onion_t if self.onion_ratio > 0 and self.onion_t is not None else 0.0
+        if self.onion_ratio > 0 and self.onion_t is None:
+            return None
+        radial = s_max * self.profile2d.radius + wall + c
+        return box([radial, radial, self.h + c])
+
+
+@register_node(
+    "revolve", category="construction",
+    description="Revolve a 2D profile about local y: f = g(sqrt(x^2+z^2) - offset, y).",
+    params=[ParamSpec("offset", "Distance of the profile origin from the axis.", 0.0, 0.0)],
+    children=1, child_category="profile")
+class Revolve(SDF3):
+    """Solid of revolution (tori for offset > profile radius, spec §5.2, §5.7–5.9)."""
+
+    def __init__(self, offset: float = 0.0, children: list | None = None) -> None:
+        super().__init__(children)
+        self.profile2d: SDF2 = self.children[0]
+        self.offset = offset
+
+    def __call__(self, q: Vec3) -> torch.Tensor:
+        x, y, z = q
+        return self.profile2d(torch.hypot(x, z) - self.offset, y)
+
+    def bounds(self, level: float) -> Bounds:
+        c = max(level, 0.0)
+        r = self.profile2d.radius + c
+        return box([self.offset + r, r, self.offset + r])
+
+
+

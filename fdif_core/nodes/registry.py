@@ -1,0 +1,122 @@
+"""The node-kind registry: every kind of node a shape tree may contain.
+
+A node kind is a small class with a ``build`` constructor registered by :func:`register_node`.
+Its :class:`ParamSpec` list is the metadata an editor needs (range, unit, default, description).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+CATEGORIES = ("primitive", "profile", "construction", "csg", "domain")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """Metadata of one node parameter.
+
+    Parameters
+    ----------
+    name : str
+        Parameter name as written in shape files.
+    description : str
+        One line for tooltips and ``fdif shapes show``.
+    default : float or None
+        Value used when a file leaves the parameter out; ``None`` makes it required.
+    minimum, maximum : float or None
+        Inclusive valid range of the concrete value.
+    unit : str
+        ``voxel`` (a length), ``ratio``, ``count``, ``radian``, ``seed`` or ``choice``.
+    integer : bool
+        The value must be an integer.
+    choices : tuple of str
+        For ``unit == "choice"``: the allowed values (written as strings in files).
+    """
+
+    name: str
+    description: str
+    default: float | str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    unit: str = "voxel"
+    integer: bool = False
+    choices: tuple[str, ...] = ()
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` if it is valid for this parameter, else raise ``ValueError``."""
+        if self.choices:
+            if value not in self.choices:
+                raise ValueError(f"{value!r} is not one of {list(self.choices)}")
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{value!r} is not a number")
+        if value != value:
+            raise ValueError("NaN is not allowed")
+        if self.integer and float(value) != int(value):
+            raise ValueError(f"{value} is not an integer")
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"{value} is below the minimum {self.minimum}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"{value} is above the maximum {self.maximum}")
+        return int(value) if self.integer else float(value)
+
+
+@dataclass(frozen=True)
+class NodeKind:
+    """A registered node kind."""
+
+    name: str
+    category: str
+    description: str
+    params: tuple[ParamSpec, ...]
+    children: tuple[int, int]
+    child_category: str | None
+    build: Callable[..., Any] = field(repr=False)
+
+    def param(self, name: str) -> ParamSpec:
+        """The spec of parameter ``name`` (``KeyError`` if unknown)."""
+        for spec in self.params:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+
+NODE_KINDS: dict[str, NodeKind] = {}
+
+
+def register_node(
+    name: str,
+    *,
+    category: str,
+    description: str,
+    params: Sequence[ParamSpec] = (),
+    children: int | tuple[int, int] = 0,
+    child_category: str | None = None,
+) -> Callable[[type], type]:
+    """Class decorator that registers a node kind under ``name``.
+
+    The class is instantiated as ``cls(children=[...], **params)``.
+    """
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown node category {category!r}")
+    count = (children, children) if isinstance(children, int) else children
+
+    def decorate(cls: type) -> type:
+        if name in NODE_KINDS:
+            raise ValueError(f"node kind {name!r} is registered twice")
+        NODE_KINDS[name] = NodeKind(name, category, description, tuple(params), count,
+                                    child_category, cls)
+        cls.kind = name
+        return cls
+
+    return decorate
+
+
+def node_kind(name: str) -> NodeKind:
+    """Look up a node kind, with an error that lists the known kinds."""
+    try:
+        return NODE_KINDS[name]
+    except KeyError:
+        raise KeyError(f"unknown node kind {name!r} (known: {', '.join(sorted(NODE_KINDS))})") from None
