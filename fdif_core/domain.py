@@ -20,6 +20,7 @@ from fdif_core.nodes.base import Vec3
 
 IndexBox = tuple[int, int, int, int, int, int]  # z0, z1, y0, y1, x0, x1 (half-open)
 BLOCK = 8
+LIPSCHITZ_SAFETY = 1.05  # margin on node Lipschitz bounds; correctness never hinges on 1.0
 
 
 class Domain:
@@ -103,43 +104,74 @@ class Domain:
             out += [i0, i1]
         return tuple(out)
 
+    def _block_values(self, origins: torch.Tensor, size: int,
+                      fn: Callable[[Vec3], torch.Tensor]) -> torch.Tensor:
+        """``fn`` at the centres of blocks of ``size`` voxels starting at ``origins`` (M, 3)."""
+        if size == 1:
+            return fn(self.local_points(origins))
+        centre = origins.to(torch.float64) + (size - 1) / 2
+        world = []
+        for comp, axis in ((0, 2), (1, 1), (2, 0)):  # x, y, z: translation index, grid axis
+            start, step = self.grid.start[axis], self.grid.step[axis]
+            world.append((start + centre[:, axis] * step - float(self.t[comp])).to(torch.float32))
+        return fn(self._combine(tuple(world)))
+
+    def _radius(self, size: int) -> float:
+        return 0.5 * (size - 1) * math.sqrt(sum(s * s for s in self.grid.step))
+
+    def descend(self, fn: Callable[[Vec3], torch.Tensor], lipschitz: float, box: IndexBox,
+                threshold: Callable[[torch.Tensor, int, torch.Tensor], float],
+                stop: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """Branch and bound over blocks of 8, 4, 2 … ``stop`` voxels inside ``box``.
+
+        At each level ``fn`` is evaluated at the block centres; a block survives when its
+        lower bound (centre value minus Lipschitz constant times block radius, minus a
+        float32 slack) is at most ``threshold(origins, size, values)``. Survivors are split in
+        eight. Returns the origins (M, 3) of the surviving blocks of size ``stop`` and ``fn`` at
+        their centres (for ``stop == 1``: exactly the full-grid values of those voxels).
+        """
+        z0, z1, y0, y1, x0, x1 = box
+        lip = LIPSCHITZ_SAFETY * lipschitz * float(np.linalg.norm(self.A, 2))
+        ranges = [torch.arange(lo, hi, BLOCK, device=self.device) for lo, hi in
+                  ((z0, z1), (y0, y1), (x0, x1))]
+        origins = torch.cartesian_prod(*ranges).view(-1, 3)
+        ends = torch.tensor([z1, y1, x1], device=self.device)
+        size = BLOCK
+        while True:
+            exact = self._block_values(origins, size, fn).expand(len(origins))
+            values = exact.double()
+            lower = values - (lip * self._radius(size) + 1e-3) - 1e-4 * values.abs()
+            survive = lower <= threshold(origins, size, values)
+            origins = origins[survive]
+            if size <= stop or len(origins) == 0:
+                return origins, exact[survive]
+            size //= 2
+            offsets = torch.cartesian_prod(*[torch.tensor([0, size], device=self.device)] * 3)
+            origins = (origins[:, None, :] + offsets[None]).reshape(-1, 3)
+            origins = origins[(origins < ends).all(dim=1)]
+
     def min_over_grid(self, fn: Callable[[Vec3], torch.Tensor], lipschitz: float) -> float:
         """Exact minimum of ``fn(local(p))`` over every grid point ``p``.
 
-        ``lipschitz`` bounds ``|fn(q1) - fn(q2)| / |q1 - q2|`` in local coordinates. Blocks of
-        8^3 voxels whose lower bound (centre value minus Lipschitz times radius) is above the
-        best voxel value found so far cannot hold the minimum and are skipped. With an infinite
-        or huge constant this degrades to evaluating every voxel, never to a wrong answer.
+        ``lipschitz`` bounds ``|fn(q1) - fn(q2)| / |q1 - q2|`` in local coordinates. Blocks
+        whose lower bound is above the best voxel value found so far cannot hold the minimum
+        (:meth:`descend`); the last level is single voxels, evaluated exactly as a full-grid
+        evaluation would. An infinite constant falls back to evaluating every voxel.
         """
-        d, h, w = self.grid.shape
-        lip = lipschitz * float(np.linalg.norm(self.A, 2))
-        if not math.isfinite(lip):
+        if not math.isfinite(lipschitz * float(np.linalg.norm(self.A, 2))):
             return float(fn(self.local()).min())
-        centres, counts = [], []
-        for axis, n in enumerate((d, h, w)):
-            starts = np.arange(0, n, BLOCK)
-            sizes = np.minimum(BLOCK, n - starts)
-            centres.append(self.grid.start[axis] + (starts + (sizes - 1) / 2) * self.grid.step[axis])
-            counts.append(sizes)
-        radius = 0.5 * (BLOCK - 1) * math.sqrt(sum(s * s for s in self.grid.step))
-        cz, cy, cx = (torch.tensor(c, dtype=torch.float32, device=self.device) for c in centres)
-        offsets = (cx.view(1, 1, -1) - float(self.t[0]), cy.view(1, -1, 1) - float(self.t[1]),
-                   cz.view(-1, 1, 1) - float(self.t[2]))
-        centre_values = fn(self._combine(offsets)).expand(len(cz), len(cy), len(cx)).double()
-        slack = 1e-3 + 1e-4 * centre_values.abs()
-        lower = centre_values - lip * radius - slack
+        upper = torch.tensor(self.grid.shape, device=self.device) - 1
+        best = math.inf
 
-        def voxels_of(block_mask: torch.Tensor) -> torch.Tensor:
-            mask = block_mask
-            for dim, sizes in enumerate(counts):
-                mask = mask.repeat_interleave(torch.as_tensor(sizes, device=self.device), dim=dim)
-            return mask.nonzero()
+        def threshold(origins: torch.Tensor, size: int, values: torch.Tensor) -> float:
+            nonlocal best
+            if size == 1:
+                best = min(best, float(values.min()))
+            else:  # the voxel nearest the most promising centre gives an upper bound
+                centre = origins[int(values.argmin())] + (size - 1) // 2
+                voxel = torch.minimum(centre, upper).view(1, 3)
+                best = min(best, float(fn(self.local_points(voxel)).min()))
+            return best
 
-        first = torch.zeros_like(lower, dtype=torch.bool).view(-1)
-        first[int(centre_values.argmin())] = True
-        best = float(fn(self.local_points(voxels_of(first.view(lower.shape)))).min())
-        candidates = lower <= best
-        index = voxels_of(candidates)
-        for chunk in index.split(1 << 20):
-            best = min(best, float(fn(self.local_points(chunk)).min()))
+        self.descend(fn, lipschitz, self.full_box, threshold, stop=1)
         return best

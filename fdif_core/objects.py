@@ -3,11 +3,13 @@
 Only voxels inside the object's world bounding box can have ``f <= 0``: the box is the local
 bounds of ``{f_loc <= c}`` (``c`` is the most negative value the displacement can take), mapped
 through the placement and grown by one voxel. Evaluating there gives exactly the values a
-full-grid evaluation gives at those voxels.
+full-grid evaluation gives at those voxels. Inside the box, blocks of voxels whose Lipschitz
+lower bound proves ``f > 0`` are skipped (:meth:`fdif_core.domain.Domain.descend`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +23,16 @@ from fdif_core.placement import Placement
 from fdif_core.shapes import compile_tree
 
 
+CULL_MIN_VOXELS = 4096  # smaller boxes are evaluated whole
+
+
 @dataclass
 class Evaluated:
-    """An object's SDF over an index box of the grid."""
+    """An object's SDF over an index box of the grid.
+
+    Voxels that block culling proved to be outside hold ``+inf``; every other voxel holds
+    exactly the value a full-grid evaluation gives.
+    """
 
     box: IndexBox
     sdf: torch.Tensor
@@ -86,6 +95,10 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
     if sdf.domain_dependent:
         sdf.prepare(domain)
     disp = get_displacement(displacement)
+
+    def cache_field(d: WorldDisplacement) -> torch.Tensor:
+        return (cache or DisplacementCache()).field(d, grid, device)
+
     if full:
         box = domain.full_box
     else:
@@ -94,14 +107,27 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
         box = domain.full_box if bounds is None else domain.world_box(*bounds)
         if box is None:
             return None
-    q = domain.local(box)
-    f = sdf(q)
-    if isinstance(disp, GradientNoise):
-        f = f + disp.field(q, noise_seed)
     shape = (box[1] - box[0], box[3] - box[2], box[5] - box[4])
-    f = f.expand(shape).contiguous()
-    out = Evaluated(box, f)
-    if isinstance(disp, WorldDisplacement):
-        field = (cache or DisplacementCache()).field(disp, grid, device)
-        f.add_(field[out.slices])
-    return out
+    level = -disp.lower_bound(grid) if disp is not None else 0.0
+    if full or not math.isfinite(sdf.lipschitz) or math.prod(shape) < CULL_MIN_VOXELS:
+        q = domain.local(box)
+        f = sdf(q)
+        if isinstance(disp, GradientNoise):
+            f = f + disp.field(q, noise_seed)
+        f = f.expand(shape).contiguous()
+        out = Evaluated(box, f)
+        if isinstance(disp, WorldDisplacement):
+            f.add_(cache_field(disp)[out.slices])
+        return out
+    # Only voxels with f_loc <= -min(displacement) can end up inside: find them block-wise.
+    index, values = domain.descend(sdf, sdf.lipschitz, box, lambda *_: max(level, 0.0), stop=1)
+    f = torch.full(shape, math.inf, dtype=torch.float32, device=device)
+    if len(index):
+        if isinstance(disp, GradientNoise):
+            values = values + disp.field(domain.local_points(index), noise_seed)
+        elif isinstance(disp, WorldDisplacement):
+            field = cache_field(disp)
+            values = values + field[index[:, 0], index[:, 1], index[:, 2]]
+        rel = index - torch.tensor([box[0], box[2], box[4]], device=device)
+        f[rel[:, 0], rel[:, 1], rel[:, 2]] = values
+    return Evaluated(box, f)

@@ -7,6 +7,7 @@ materialising ``(D, H, W, 3)``. Every kernel is a pure torch function of those t
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,15 @@ class SDF3(ABC):
         """Whether :meth:`prepare` changes the function (then it must run before evaluation)."""
         return any(child.domain_dependent for child in self.children)
 
+    @property
+    def lipschitz(self) -> float:
+        """An upper bound of ``|f(q1) - f(q2)| / |q1 - q2|``; ``inf`` when unknown.
+
+        The generator skips blocks of voxels that this bound proves to be outside, so it must
+        never be too small (1 for exact distances).
+        """
+        return math.inf
+
 
 class SDF2(ABC):
     """A compiled 2D profile ``g(x, y)``, negative inside."""
@@ -71,6 +81,11 @@ class SDF2(ABC):
         """2D profiles have no domain-dependent quantities."""
 
     domain_dependent = False
+
+    @property
+    def lipschitz(self) -> float:
+        """Upper bound of the gradient norm (1 for exact 2D distances; ``inf`` if unknown)."""
+        return math.inf
 
 
 def box(half: np.ndarray | list[float], centre: np.ndarray | list[float] | None = None) -> Bounds:

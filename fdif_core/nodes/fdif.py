@@ -33,6 +33,8 @@ class Sphere(SDF3):
     def bounds(self, level: float) -> Bounds:
         return box([self.r + max(level, 0.0)] * 3)
 
+    lipschitz = 1.0
+
 
 @register_node(
     "capped_cone", category="primitive",
@@ -61,6 +63,8 @@ class CappedCone(SDF3):
         c = max(level, 0.0)
         return box([self.R + c, self.height / 2 + c, self.R + c])
 
+    lipschitz = 1.0
+
 
 @register_node(
     "octahedron_bound", category="primitive",
@@ -82,6 +86,10 @@ class OctahedronBound(SDF3):
 
     def bounds(self, level: float) -> Bounds:
         return box([self.s + max(level, 0.0) / self.factor] * 3)
+
+    @property
+    def lipschitz(self) -> float:
+        return self.factor * math.sqrt(3.0)
 
 
 @register_node(
@@ -148,11 +156,32 @@ class Extrude(SDF3):
         s = s.clamp_min(1e-6)
         return s * self.profile2d(x / s, y / s)
 
+    @property
+    def perp_lipschitz(self) -> float:
+        """Gradient bound of ``s(a) g(x/s, y/s)``.
+
+        For an exact profile, ``|d/ds (s g(P/s))| <= max |boundary point|``, so the bound is
+        ``sqrt(1 + (radius * max|s'|)^2)``.
+        """
+        inner = self.profile2d.lipschitz
+        if self.profile == "plain":
+            return inner
+        if inner != 1.0:
+            return math.inf
+        return math.sqrt(1 + (self.profile2d.radius * self.max_slope()) ** 2)
+
+    @property
+    def lipschitz(self) -> float:
+        perp = self.perp_lipschitz
+        if self.profile == "plain":  # perp and along have orthogonal gradients
+            return max(perp, 1.0)
+        return math.sqrt(perp * perp + 1.0) if math.isfinite(perp) else math.inf
+
     def prepare(self, domain) -> None:
         """Fix the onion thickness from the minimum cross-section value over the domain."""
         if self.onion_ratio > 0:
-            lipschitz = math.sqrt(1 + (self.profile2d.radius * self.max_slope()) ** 2)
-            deepest = domain.min_over_grid(lambda q: self.perp(q[0], q[1], q[2]), lipschitz)
+            deepest = domain.min_over_grid(lambda q: self.perp(q[0], q[1], q[2]),
+                                           self.perp_lipschitz)
             self.onion_t = self.onion_ratio * abs(deepest)
 
     def __call__(self, q: Vec3) -> torch.Tensor:
@@ -200,6 +229,10 @@ class Revolve(SDF3):
         c = max(level, 0.0)
         r = self.profile2d.radius + c
         return box([self.offset + r, r, self.offset + r])
+
+    @property
+    def lipschitz(self) -> float:
+        return self.profile2d.lipschitz
 
 
 

@@ -29,6 +29,8 @@ class Circle(SDF2):
     def radius(self) -> float:
         return self.r
 
+    lipschitz = 1.0
+
 
 def sector_polygon_vertices(n: int, r1: float, r2: float, seed: int) -> list[tuple[float, float]]:
     """Vertices of the random sector polygon (spec §4.1), drawn exactly as the reference does.
@@ -71,6 +73,8 @@ class SectorPolygon(SDF2):
     @property
     def radius(self) -> float:
         return max(math.hypot(vx, vy) for vx, vy in self.vertices)
+
+    lipschitz = 1.0
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         x, y = torch.broadcast_tensors(x, y)
@@ -122,6 +126,8 @@ class Star(SDF2):
     @property
     def radius(self) -> float:
         return self.r
+
+    lipschitz = 1.0
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         px = torch.abs(x)

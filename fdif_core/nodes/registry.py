@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-CATEGORIES = ("primitive", "profile", "construction", "csg", "domain")
+CATEGORIES = ("primitive", "profile", "construction", "csg", "domain", "displacement")
+UNITS = ("voxel", "ratio", "count", "radian", "seed", "choice", "flag", "text", "voxel^-1")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,9 @@ class ParamSpec:
     minimum, maximum : float or None
         Inclusive valid range of the concrete value.
     unit : str
-        ``voxel`` (a length), ``ratio``, ``count``, ``radian``, ``seed`` or ``choice``.
+        One of :data:`UNITS`: ``voxel`` (a length), ``ratio``, ``count``, ``radian``, ``seed``,
+        ``choice``, ``flag`` (0 or 1), ``text`` (a string such as a formula) or ``voxel^-1``
+        (a frequency or curvature).
     integer : bool
         The value must be an integer.
     choices : tuple of str
@@ -46,6 +49,10 @@ class ParamSpec:
 
     def check(self, value: Any) -> Any:
         """Return ``value`` if it is valid for this parameter, else raise ``ValueError``."""
+        if self.unit == "text":
+            if not isinstance(value, str):
+                raise ValueError(f"{value!r} is not a string")
+            return value
         if self.choices:
             if value not in self.choices:
                 raise ValueError(f"{value!r} is not one of {list(self.choices)}")
@@ -74,6 +81,8 @@ class NodeKind:
     children: tuple[int, int]
     child_category: str | None
     build: Callable[..., Any] = field(repr=False)
+    extra_params: bool = False
+    check: Callable[[dict[str, Any]], None] | None = field(default=None, repr=False)
 
     def param(self, name: str) -> ParamSpec:
         """The spec of parameter ``name`` (``KeyError`` if unknown)."""
@@ -94,10 +103,33 @@ def register_node(
     params: Sequence[ParamSpec] = (),
     children: int | tuple[int, int] = 0,
     child_category: str | None = None,
+    extra_params: bool = False,
+    check: Callable[[dict[str, Any]], None] | None = None,
 ) -> Callable[[type], type]:
     """Class decorator that registers a node kind under ``name``.
 
     The class is instantiated as ``cls(children=[...], **params)``.
+
+    Parameters
+    ----------
+    name : str
+        Kind name as written in shape files.
+    category : str
+        One of :data:`CATEGORIES`.
+    description : str
+        One line for editors and ``fdif shapes show``.
+    params : sequence of ParamSpec
+        The declared parameters.
+    children : int or (int, int)
+        Exact number, or inclusive range, of children.
+    child_category : str, optional
+        Category every child must have (``None``: any 3D node).
+    extra_params : bool
+        Accept numeric parameters beyond ``params`` (named values of a formula); they are
+        passed to the constructor as the dictionary ``extra``.
+    check : callable, optional
+        ``check(params)`` validates the parameters together (raising ``ValueError``); called
+        with the file's values, where a number may still be the name of a class parameter.
     """
     if category not in CATEGORIES:
         raise ValueError(f"unknown node category {category!r}")
@@ -106,8 +138,11 @@ def register_node(
     def decorate(cls: type) -> type:
         if name in NODE_KINDS:
             raise ValueError(f"node kind {name!r} is registered twice")
+        for spec in params:
+            if spec.unit not in UNITS:
+                raise ValueError(f"{name}.{spec.name}: unknown unit {spec.unit!r}")
         NODE_KINDS[name] = NodeKind(name, category, description, tuple(params), count,
-                                    child_category, cls)
+                                    child_category, cls, extra_params, check)
         cls.kind = name
         return cls
 
@@ -119,4 +154,5 @@ def node_kind(name: str) -> NodeKind:
     try:
         return NODE_KINDS[name]
     except KeyError:
-        raise KeyError(f"unknown node kind {name!r} (known: {', '.join(sorted(NODE_KINDS))})") from None
+        known = ", ".join(sorted(NODE_KINDS))
+        raise KeyError(f"unknown node kind {name!r} (known: {known})") from None
