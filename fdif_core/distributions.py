@@ -1,25 +1,115 @@
 """Parameter distributions: how a shape class turns into concrete numbers.
 
-A parameter of a shape class is either a plain number or one of the distributions below. Any of
-them may carry ``scale``: the name of a grid quantity (``min_grid``, ``min_dh``, ``min_dw``,
-``D``, ``H``, ``W``) or of a parameter declared earlier in the same class; the drawn value is
-multiplied by it. ``uniform(0.15, 0.40)`` with ``scale = "min_grid"`` is the spec's
-``U(0.15, 0.40)·mn``; ``uniform(0.3, 0.7)`` with ``scale = "R"`` is ``R·U(0.3, 0.7)``.
+A parameter of a shape class is a plain number, a *product expression* (a string such as
+``"0.15*min_grid"`` or ``"2*r/3"``), or one of the distributions below. Any distribution may
+carry ``scale``: a product expression of numbers and names, where a name is a grid quantity
+(``min_grid``, ``min_dh``, ``min_dw``, ``D``, ``H``, ``W``) or a parameter declared earlier in
+the same class; the drawn value is multiplied by it. ``uniform(0.15, 0.40)`` with
+``scale = "min_grid"`` is the spec's ``U(0.15, 0.40)·mn``; ``uniform(0.3, 0.7)`` with
+``scale = "R"`` is ``R·U(0.3, 0.7)``; ``scale = "0.5*min_grid"`` halves the grid size first.
+
+Product expressions are read by :func:`parse_product`, a tokenizer that accepts only numbers,
+names, ``*`` and ``/`` (no parentheses, no calls, at most 100 characters) — nothing is ever
+evaluated as Python.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from abc import abstractmethod
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MAX_PRODUCT_LENGTH = 100
+_PRODUCT_TOKEN = re.compile(
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>[*/]))")
+
+
+def parse_product(text: str) -> list[tuple[str, float | str]]:
+    """Parse ``"0.15*min_grid"`` into ``[("*", 0.15), ("*", "min_grid")]``.
+
+    Parameters
+    ----------
+    text : str
+        Numbers and names joined by ``*`` or ``/``.
+
+    Returns
+    -------
+    list of (str, float or str)
+        Each factor with the operator that applies it (the first one is ``*``).
+
+    Raises
+    ------
+    ValueError
+        Anything else: other characters, two operators in a row, a missing factor, a
+        non-finite number, or a text longer than :data:`MAX_PRODUCT_LENGTH`.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a product expression")
+    if len(text) > MAX_PRODUCT_LENGTH:
+        raise ValueError(f"product expression longer than {MAX_PRODUCT_LENGTH} characters")
+    factors: list[tuple[str, float | str]] = []
+    pos, op, expect_factor = 0, "*", True
+    stripped = text.rstrip()
+    while pos < len(stripped):
+        match = _PRODUCT_TOKEN.match(stripped, pos)
+        if match is None:
+            raise ValueError(f"{text!r}: unexpected {stripped[pos:].strip()[:10]!r}; only numbers, "
+                             "names, '*' and '/' are allowed")
+        pos = match.end()
+        if match["op"]:
+            if expect_factor:
+                raise ValueError(f"{text!r}: {match['op']!r} needs a factor before it")
+            op, expect_factor = match["op"], True
+            continue
+        if not expect_factor:
+            raise ValueError(f"{text!r}: missing '*' or '/' between factors")
+        if match["num"]:
+            value = float(match["num"])
+            if not math.isfinite(value) or (op == "/" and value == 0):
+                raise ValueError(f"{text!r}: {match['num']} is not a usable factor")
+            factors.append((op, value))
+        else:
+            factors.append((op, match["name"]))
+        expect_factor = False
+    if expect_factor:
+        raise ValueError(f"{text!r}: incomplete product expression")
+    return factors
+
+
+def product_names(text: str) -> list[str]:
+    """The names a product expression refers to, in order."""
+    return [f for _, f in parse_product(text) if isinstance(f, str)]
+
+
+def eval_product(text: str, env: dict[str, float]) -> float:
+    """Value of a product expression with names looked up in ``env``."""
+    value = 1.0
+    for op, factor in parse_product(text):
+        number = float(env[factor]) if isinstance(factor, str) else factor
+        if op == "*":
+            value *= number
+        elif number == 0:
+            raise ValueError(f"{text!r}: division by zero ({factor} is 0)")
+        else:
+            value /= number
+    return value
 
 
 class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     scale: str | None = None
+
+    @field_validator("scale")
+    @classmethod
+    def _scale_syntax(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_product(v)
+        return v
 
     @abstractmethod
     def _draw(self, rng: np.random.Generator) -> float:
@@ -28,7 +118,7 @@ class _Dist(BaseModel):
     def draw(self, rng: np.random.Generator, env: dict[str, float]) -> float:
         """Draw one value and apply ``scale`` looked up in ``env``."""
         value = self._draw(rng)
-        return value * env[self.scale] if self.scale else value
+        return value * eval_product(self.scale, env) if self.scale else value
 
     @abstractmethod
     def bounds(self) -> tuple[float, float]:
@@ -143,11 +233,16 @@ Distribution = Annotated[
     Union[Constant, Uniform, Normal, RandInt, Choice],  # noqa: UP007 - pydantic discriminator
     Field(discriminator="dist"),
 ]
-ParamValue = Union[float, Distribution]  # noqa: UP007
+ParamValue = Union[float, str, Distribution]  # noqa: UP007
 
 
 def draw(value: ParamValue, rng: np.random.Generator, env: dict[str, float]) -> float:
-    """Turn a parameter value (number or distribution) into a number."""
+    """Turn a parameter value (number, product expression or distribution) into a number.
+
+    A product expression draws nothing from ``rng``.
+    """
     if isinstance(value, _Dist):
         return value.draw(rng, env)
+    if isinstance(value, str):
+        return eval_product(value, env)
     return value

@@ -1,8 +1,9 @@
 """Shape classes as data: file model, validation, sampling and compilation.
 
-A shape class is a set of named parameters (numbers or distributions, drawn in file order) and a
-tree of nodes ``{kind, params, children}`` whose parameters are numbers, choice strings, or the
-name of a class parameter. :func:`sample_class` turns a class into a *concrete* tree (numbers
+A shape class is a set of named parameters (numbers, product expressions such as
+``"0.2*min_grid"`` or distributions, drawn in file order) and a tree of nodes
+``{kind, params, children}`` whose parameters are numbers, choice strings, text (a formula), or
+the name of a class parameter. :func:`sample_class` turns a class into a *concrete* tree (numbers
 only); :func:`compile_tree` turns a concrete tree into a torch function.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fdif_core.distributions import ParamValue, draw
+from fdif_core.distributions import ParamValue, draw, product_names
 from fdif_core.grid import GRID_QUANTITIES
 from fdif_core.nodes import node_kind
 from fdif_core.nodes.base import SDF2, SDF3
@@ -50,10 +51,20 @@ class ShapeClass(BaseModel):
     def _check_tree(self) -> ShapeClass:
         known: list[str] = []
         for pname, value in self.params.items():
-            scale = getattr(value, "scale", None)
-            if scale is not None and scale not in GRID_QUANTITIES and scale not in known:
-                raise ValueError(f"params.{pname}.scale: {scale!r} is neither a grid quantity "
-                                 f"({', '.join(GRID_QUANTITIES)}) nor an earlier parameter")
+            if isinstance(value, str):
+                where, expr = f"params.{pname}", value
+            else:
+                where, expr = f"params.{pname}.scale", getattr(value, "scale", None)
+            if expr is not None:
+                try:
+                    names = product_names(expr)
+                except ValueError as err:
+                    raise ValueError(f"{where}: {err}") from None
+                for ref in names:
+                    if ref not in GRID_QUANTITIES and ref not in known:
+                        raise ValueError(f"{where}: {ref!r} is neither a grid quantity "
+                                         f"({', '.join(GRID_QUANTITIES)}) nor an earlier "
+                                         "parameter")
             known.append(pname)
         _check_node(self.shape, "shape", set(self.params), root=True)
         if not self.display_name:
@@ -77,9 +88,16 @@ def _check_node(node: NodeSpec, path: str, class_params: set[str], root: bool = 
     names = {spec.name for spec in kind.params}
     for pname, value in node.params.items():
         if pname not in names:
-            raise ValueError(f"{path}.params.{pname}: unknown parameter of {node.kind!r} "
-                             f"(known: {', '.join(sorted(names)) or 'none'})")
+            if not kind.extra_params:
+                raise ValueError(f"{path}.params.{pname}: unknown parameter of {node.kind!r} "
+                                 f"(known: {', '.join(sorted(names)) or 'none'})")
+            _check_extra(value, f"{path}.params.{pname}", class_params)
+            continue
         spec = kind.param(pname)
+        if spec.unit == "text":
+            if not isinstance(value, str):
+                raise ValueError(f"{path}.params.{pname}: {value!r} is not a string")
+            continue
         if isinstance(value, str) and not spec.choices:
             if value not in class_params:
                 raise ValueError(f"{path}.params.{pname}: {value!r} is not a class parameter")
@@ -91,6 +109,11 @@ def _check_node(node: NodeSpec, path: str, class_params: set[str], root: bool = 
     for spec in kind.params:
         if spec.default is None and spec.name not in node.params:
             raise ValueError(f"{path}.params.{spec.name}: required parameter is missing")
+    if kind.check is not None:
+        try:
+            kind.check(dict(node.params))
+        except ValueError as err:
+            raise ValueError(f"{path}.params.{err}") from None
     lo, hi = kind.children
     if not lo <= len(node.children) <= hi:
         want = str(lo) if lo == hi else f"{lo}..{hi}"
@@ -107,6 +130,24 @@ def _check_node(node: NodeSpec, path: str, class_params: set[str], root: bool = 
             raise ValueError(f"{cpath}: {node.kind!r} needs 3D children, not the profile "
                              f"{child.kind!r}")
         _check_node(child, cpath, class_params)
+
+
+def _check_extra(value: Any, path: str, class_params: set[str]) -> None:
+    """An extra (formula) parameter: a finite number or the name of a class parameter."""
+    if isinstance(value, str):
+        if value not in class_params:
+            raise ValueError(f"{path}: {value!r} is not a class parameter")
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise ValueError(f"{path}: {value!r} is not a finite number")
+
+
+def _keeps_string(kind: Any, pname: str) -> bool:
+    """Whether a string value of ``pname`` is literal (a choice or text), not a class parameter."""
+    try:
+        spec = kind.param(pname)
+    except KeyError:
+        return False
+    return bool(spec.choices) or spec.unit == "text"
 
 
 def _known_kinds() -> set[str]:
@@ -137,7 +178,7 @@ def concrete_tree(node: NodeSpec, values: dict[str, float]) -> dict[str, Any]:
     kind = node_kind(node.kind)
     params = {}
     for pname, value in node.params.items():
-        if isinstance(value, str) and not kind.param(pname).choices:
+        if isinstance(value, str) and not _keeps_string(kind, pname):
             value = values[value]
         params[pname] = value
     return {"kind": node.kind, "params": params,
@@ -155,13 +196,27 @@ def compile_tree(tree: dict[str, Any]) -> SDF3 | SDF2:
     """Build the torch function of a concrete tree, validating every value."""
     kind = node_kind(tree["kind"])
     children = [compile_tree(child) for child in tree.get("children", [])]
-    params = {}
+    given = tree.get("params", {})
+    params: dict[str, Any] = {}
     for spec in kind.params:
-        if spec.name in tree.get("params", {}):
+        if spec.name in given:
             try:
-                params[spec.name] = spec.check(tree["params"][spec.name])
+                params[spec.name] = spec.check(given[spec.name])
             except ValueError as err:
                 raise ValueError(f"{tree['kind']}.{spec.name}: {err}") from None
         elif spec.default is not None:
             params[spec.name] = spec.default
+    declared = {spec.name for spec in kind.params}
+    extra = {name: value for name, value in given.items() if name not in declared}
+    if extra and not kind.extra_params:
+        raise ValueError(f"{tree['kind']}.{sorted(extra)[0]}: unknown parameter")
+    if kind.extra_params:
+        for name, value in extra.items():
+            _check_extra(value, f"{tree['kind']}.{name}", set())
+        params["extra"] = {name: float(value) for name, value in extra.items()}
+    if kind.check is not None:
+        try:
+            kind.check({**given})
+        except ValueError as err:
+            raise ValueError(f"{tree['kind']}.{err}") from None
     return kind.build(children=children, **params)
