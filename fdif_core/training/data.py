@@ -239,15 +239,14 @@ class DecathlonSource(Source):
         self.validation_list = (load_decathlon_datalist(path, True, "validation",
                                                         base_dir=base_dir)
                                 if meta.get("validation") else [])
-        labels = meta.get("labels")
+        names = label_names(meta.get("labels"))
         if config.num_classes is not None:
             self.num_classes = config.num_classes
-        elif isinstance(labels, dict) and labels:
-            self.num_classes = max(int(k) for k in labels) + 1
+        elif names:
+            self.num_classes = max(names) + 1
         else:
             raise FdifError(f"{path}: has no 'labels'; give the number of classes "
                             "(--num-classes, background included)")
-        names = {int(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
         self.class_names = [names.get(i, str(i)) for i in range(self.num_classes)]
         self.config = config
         self.base = base_transforms(config, load=True)
@@ -284,6 +283,21 @@ class DecathlonSource(Source):
                 for i in range(rank, len(self.validation_list), world_size)]
 
 
+def label_names(labels: Any) -> dict[int, str]:
+    """``{id: name}`` from a Decathlon ``labels`` map (``{"1": "liver"}``) or an nnU-Net one
+    (``{"liver": 1}``); empty if there is none."""
+    if not isinstance(labels, dict):
+        return {}
+    try:
+        return {int(k): str(v) for k, v in labels.items()}
+    except (TypeError, ValueError):
+        pass
+    try:
+        return {int(v): str(k) for k, v in labels.items()}
+    except (TypeError, ValueError):
+        return {}
+
+
 def make_source(config: TrainConfig, device: torch.device | str = "cpu",
                 library: tuple[Path, ...] = ()) -> Source:
     """The synthetic stream (``preset``) or the Decathlon dataset (``data``) of ``config``."""
@@ -312,8 +326,9 @@ def worker_batches(start_batch: int, worker: int, num_workers: int) -> Iterator[
 
 
 class RawStream(IterableDataset):
-    """Sharded, endless stream of raw items: ``{"position", "index", "image", "label"}`` with
-    the untransformed arrays (for checks; training uses :class:`TrainStream`)."""
+    """Sharded, endless stream of local batches of raw items, each a list of
+    ``{"position", "index", "image", "label"}`` with the untransformed arrays (for checks and
+    exports; training uses :class:`TrainStream`). Use with ``DataLoader(batch_size=None)``."""
 
     def __init__(self, source: Source, shard: Shard = Shard(), batch_size: int = 1,
                  start_batch: int = 0) -> None:
@@ -330,8 +345,9 @@ class RawStream(IterableDataset):
             yield batch_positions(batch, self.shard.rank, self.shard.world_size,
                                   self.batch_size)
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
         for positions in self.positions():
+            items = []
             for p in positions:
                 index = self.source.index(p)
                 if isinstance(self.source, SyntheticSource):
@@ -339,7 +355,8 @@ class RawStream(IterableDataset):
                 else:
                     item = self.source.item(index)
                     image, label = item["image"], item["label"]
-                yield {"position": p, "index": index, "image": image, "label": label}
+                items.append({"position": p, "index": index, "image": image, "label": label})
+            yield items
 
 
 class TrainStream(RawStream):

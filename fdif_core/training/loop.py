@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import os
 import random
@@ -99,6 +100,16 @@ def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of every parameter and buffer (canonical keys, sorted): equal digests mean
+    bit-identical weights (DDP ranks, resumed runs)."""
+    digest = hashlib.sha256()
+    for key, value in sorted(canonical_state_dict(model).items()):
+        digest.update(key.encode())
+        digest.update(value.contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def save_torch(obj: Any, path: Path) -> None:
@@ -419,7 +430,8 @@ def train_job(config: TrainConfig, resume: bool = False,
         if best >= 0:
             summary += f"; best mean Dice {best:.4f} at step {best_step}"
         yield Event("done", {"summary": summary, "step": step, "best_dice": best,
-                             "best_step": best_step, "run_dir": str(run_dir)})
+                             "best_step": best_step, "run_dir": str(run_dir),
+                             "weights_sha256": weights_digest(model)})
     finally:
         if writer is not None:
             writer.close()
