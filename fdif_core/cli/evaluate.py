@@ -16,6 +16,7 @@ from fdif_core.grid import Grid
 from fdif_core.library import shape_library
 from fdif_core.placement import PLACEMENT_PARAMS, sample_placement
 from fdif_core.shapes import sample_class
+from fdif_core.threads import configure_threads
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,6 +79,7 @@ def _check_device(name: str):
 def _sdf(args: argparse.Namespace) -> int:
     from fdif_core.objects import evaluate_object
 
+    configure_threads()
     shape = shape_library(tuple(Path(p) for p in args.library)).get(args.shape)
     grid = Grid.reference(grid_shape(args.grid))
     values = parse_assignments(args.set)
@@ -100,6 +102,7 @@ def _sample(args: argparse.Namespace) -> int:
     from fdif_core.compose import Composer
     from fdif_core.presets import load_preset
 
+    configure_threads()
     loaded = load_preset(args.preset, tuple(Path(p) for p in args.library))
     seed = loaded.preset.dataset.seed if args.seed is None else args.seed
     if args.index < 0:
