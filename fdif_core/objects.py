@@ -22,7 +22,6 @@ from fdif_core.nodes.base import SDF3
 from fdif_core.placement import Placement
 from fdif_core.shapes import compile_tree
 
-
 CULL_MIN_VOXELS = 4096  # smaller boxes are evaluated whole
 
 

@@ -82,7 +82,7 @@ def test_transform_algebra():
     for _ in range(20):
         p = sample_placement(rng, grid, transform=True)
         eig = np.linalg.eigvalsh(p.shear())
-        assert 0.8 <= eig.min() and eig.max() <= 1.2
+        assert eig.min() >= 0.8 and eig.max() <= 1.2
         np.testing.assert_allclose(p.shear(), p.shear().T)
         np.testing.assert_allclose(p.world_to_local(),
                                    np.linalg.inv(p.shear()) @ p.rotation().T, atol=1e-12)

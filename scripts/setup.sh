@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Idempotent setup on a fresh Debian machine: system packages, a venv in .venv, the project
+# with its dev and nnU-Net extras. torch is pinned to the CPU wheel (a bare `torch` would pull
+# a multi-GB CUDA build; on a GPU server install the CUDA torch first, then run this).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(mricron-data)   # real labelled 3D data (Colin27 + AAL) for the training demo
+if command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+TORCH_PIN=${FDIF_TORCH:-torch==2.13.0}
+echo "$TORCH_PIN" > .venv/constraints.txt
+.venv/bin/python -m pip install -q -c .venv/constraints.txt "$TORCH_PIN"
+.venv/bin/python -m pip install -q -c .venv/constraints.txt -e ".[dev,nnunet]"
+echo "setup done: $(.venv/bin/python -c 'import torch, monai; print("torch", torch.__version__, "monai", monai.__version__)')"
