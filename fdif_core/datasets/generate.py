@@ -15,6 +15,7 @@ files are identical whoever writes them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -374,6 +375,7 @@ def generate(cfg: GenerateConfig) -> Iterator[Event]:
     storage = Storage(cfg.out)
     own_group = _init_distributed(dist)
     saved_threads = torch.get_num_threads()
+    complete: set[int] = set()
     try:
         storage.prepare()
         warnings: list[str] = []
@@ -444,6 +446,12 @@ def generate(cfg: GenerateConfig) -> Iterator[Event]:
                              "finished": finished, "seconds": round(elapsed, 3),
                              "samples_per_hour": round(rate_h, 1) if rate_h else None,
                              "out": str(storage.root), "summary": summary})
+    except BaseException:
+        if leader and complete:
+            # best effort: record the progress of an interrupted or failed run
+            with contextlib.suppress(OSError, FdifError):
+                storage.write(MANIFEST, manifest_bytes(job.identity, complete, False))
+        raise
     finally:
         torch.set_num_threads(saved_threads)
         storage.close()

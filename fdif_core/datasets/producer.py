@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -189,6 +190,7 @@ def init_worker(source: str, libraries: tuple[str, ...], expected_hash: str, lay
                 options: FormatOptions, seed: int, device: str, parent: int) -> None:
     """Process-pool initializer: one-thread torch and a :class:`SampleMaker`."""
     global _MAKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     torch.set_num_threads(1)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     loaded = load_preset(source, tuple(Path(p) for p in libraries))

@@ -43,12 +43,14 @@ def _sample_state(out, layout: Layout) -> list[str]:
     return states
 
 
-def test_kill_and_resume_is_byte_identical(tmp_path, reference):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
+def test_kill_and_resume_is_byte_identical(tmp_path, reference, sig):
     preset, expected = reference
     out = tmp_path / "out"
     proc = subprocess.Popen(cli_command("--preset", str(preset), "--out", str(out),
                                         "--workers", "1", "--json"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     images = out / "data" / "image"
     while time.monotonic() < deadline and proc.poll() is None:
@@ -56,8 +58,11 @@ def test_kill_and_resume_is_byte_identical(tmp_path, reference):
             break
         time.sleep(0.02)
     assert proc.poll() is None, "the run finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and "fdif: interrupted" in err.decode()
+        assert leftovers(out) == []
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["finished"] is False
     assert not (out / "data" / "data.json").exists()
