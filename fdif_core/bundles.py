@@ -1,0 +1,219 @@
+"""Preset bundles: one TOML file (``.fdifbundle``) with a preset and every shape class it uses.
+
+A bundle lets a machine that has only the package installed generate exactly what the author
+generated: it carries the classes themselves (not their names) with their content hashes, and
+the preset's hash. Loading refuses a bundle whose content does not match its hashes. A bundle's
+classes resolve only among themselves, so no built-in, user or ``--library`` class can change
+what it means.
+
+Layout::
+
+    format = "fdif-bundle"
+    schema_version = 1
+    created_by = "fdif-studio 0.1.0"
+    preset_hash = "..."
+    [preset]            # the preset file's content
+    [[shapes]]          # one per class
+    hash = "..."
+    [shapes.shape]      # the shape file's content
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field
+
+from fdif_core.errors import FdifError, FileFormatError
+from fdif_core.files import atomic_write_bytes, parse_model, read_toml, write_toml
+from fdif_core.library import ShapeLibrary, clear_cache, library_roots, shape_library, user_root
+from fdif_core.migrations import migrate_preset, migrate_shape
+from fdif_core.presets import LoadedPreset, Preset, class_table, load_preset, preset_from_file
+from fdif_core.shapes import ShapeClass
+
+BUNDLE_VERSION = 1
+BUNDLE_SUFFIX = ".fdifbundle"
+_HASH = r"^[0-9a-f]{64}$"
+
+
+class BundledShape(BaseModel):
+    """One shape class inside a bundle."""
+
+    model_config = ConfigDict(extra="forbid")
+    hash: str = Field(pattern=_HASH)
+    shape: dict[str, Any]
+
+
+class Bundle(BaseModel):
+    """The bundle file model (classes and preset are validated separately, with migrations)."""
+
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["fdif-bundle"]
+    schema_version: int = Field(ge=1)
+    created_by: str = ""
+    preset_hash: str = Field(pattern=_HASH)
+    preset: dict[str, Any]
+    shapes: list[BundledShape] = Field(min_length=1)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("fdif-studio")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def bundle_data(loaded: LoadedPreset) -> dict[str, Any]:
+    """The TOML-ready content of a bundle for a loaded preset.
+
+    Every class the preset names is resolved in the preset's library (pinned hashes are checked
+    by :func:`~fdif_core.presets.class_table`) and stored once with its content hash.
+    """
+    preset = loaded.preset
+    class_table(preset, loaded.library)  # resolves every name and checks pinned hashes
+    shapes: dict[str, ShapeClass] = {}
+    for entry in preset.classes:
+        shape = loaded.library.get(entry.name)
+        shapes.setdefault(shape.name, shape)
+    return {
+        "format": "fdif-bundle",
+        "schema_version": BUNDLE_VERSION,
+        "created_by": f"fdif-studio {_version()}",
+        "preset_hash": preset.content_hash,
+        "preset": preset.model_dump(mode="json", exclude_none=True),
+        "shapes": [{"hash": s.content_hash, "shape": s.model_dump(mode="json", exclude_none=True)}
+                   for s in shapes.values()],
+    }
+
+
+def export_bundle(name_or_path: str | Path, out: Path,
+                  extra_libraries: tuple[Path, ...] = ()) -> Path:
+    """Write the bundle of a preset (name, ``.toml`` or bundle) to ``out`` atomically.
+
+    Returns
+    -------
+    Path
+        ``out`` (``.fdifbundle`` is appended when it has another suffix).
+    """
+    out = Path(out)
+    if out.suffix != BUNDLE_SUFFIX:
+        out = out.with_name(out.name + BUNDLE_SUFFIX)
+    data = bundle_data(load_preset(name_or_path, extra_libraries))
+    atomic_write_bytes(out, tomli_w.dumps(data).encode())
+    return out
+
+
+def load_bundle(path: str | Path) -> LoadedPreset:
+    """Read and verify a bundle; its classes form the whole library of the preset.
+
+    Raises
+    ------
+    FileFormatError
+        When the file does not validate, a hash does not match its content, a class is
+        missing or listed twice.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FdifError(f"bundle file {str(path)!r} does not exist")
+    raw = read_toml(path)
+    if raw.get("format") != "fdif-bundle":
+        raise FileFormatError(f"{path}: format: not an fdif bundle (expected 'fdif-bundle')")
+    version = raw.get("schema_version")
+    if isinstance(version, int) and version > BUNDLE_VERSION:
+        raise FileFormatError(f"{path}: schema_version {version} is newer than this program "
+                              f"understands ({BUNDLE_VERSION}); upgrade fdif-studio")
+    bundle = parse_model(Bundle, raw, str(path))
+    library = ShapeLibrary()
+    for i, entry in enumerate(bundle.shapes):
+        where = f"{path}: shapes[{i}].shape"
+        shape = parse_model(ShapeClass, migrate_shape(dict(entry.shape), where), where)
+        if shape.content_hash != entry.hash:
+            raise FileFormatError(
+                f"{path}: shapes[{i}].hash: class {shape.name!r} hashes to "
+                f"{shape.content_hash[:12]}…, not {entry.hash[:12]}… as recorded; the bundle "
+                "was modified or is corrupt, refusing it")
+        try:
+            library.add(shape, Path(f"{path}#{shape.name}"))
+        except FdifError as err:
+            raise FileFormatError(f"{path}: shapes[{i}]: {err}") from None
+    where = f"{path}: preset"
+    preset = parse_model(Preset, migrate_preset(dict(bundle.preset), where), where)
+    if preset.content_hash != bundle.preset_hash:
+        raise FileFormatError(f"{path}: preset_hash: the preset hashes to "
+                              f"{preset.content_hash[:12]}…, not {bundle.preset_hash[:12]}… as "
+                              "recorded; the bundle was modified or is corrupt, refusing it")
+    for i, entry in enumerate(preset.classes):
+        if entry.name not in library.aliases:
+            raise FileFormatError(f"{path}: preset.classes[{i}]: class {entry.name!r} is not in "
+                                  "the bundle")
+    try:
+        class_table(preset, library)
+    except FdifError as err:
+        raise FileFormatError(f"{path}: {err}") from None
+    return LoadedPreset(preset, library, str(path))
+
+
+def import_bundle(path: str | Path, force: bool = False,
+                  extra_libraries: tuple[Path, ...] = ()) -> list[Path]:
+    """Add a bundle's preset and classes to the user library.
+
+    A class that already resolves to identical content is not written again. A name that the
+    libraries already use for different content is refused (no silent shadowing); ``force``
+    only allows replacing files that are themselves in the user library.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    loaded = load_bundle(path)
+    root = user_root()
+    preset = loaded.preset
+    existing = shape_library(extra_libraries)
+    plan: list[tuple[Path, Any]] = []
+    for name, shape in loaded.library.classes.items():
+        owner = next((existing.aliases[k] for k in [name, *shape.aliases]
+                      if k in existing.aliases), None)
+        target = root / "shapes" / "imported" / f"{name}.toml"
+        if owner is not None:
+            have = existing.classes[owner]
+            if have.content_hash == shape.content_hash and owner == name:
+                continue
+            source = existing.sources[owner]
+            if not (force and _inside(source, root) and owner == name):
+                raise FdifError(f"{path}: class {name!r} differs from {owner!r} already defined "
+                                f"by {source}; it would shadow it (rename one"
+                                f"{' or use --force' if _inside(source, root) else ''})")
+            target = source
+        plan.append((target, shape))
+    preset_target = root / "presets" / f"{preset.name}.toml"
+    for lib in library_roots(extra_libraries):
+        other = lib / "presets" / f"{preset.name}.toml"
+        if other.is_file():
+            if preset_from_file(other).content_hash == preset.content_hash:
+                preset_target = None
+                break
+            if not (force and _inside(other, root)):
+                raise FdifError(f"{path}: preset {preset.name!r} differs from {other}; it would "
+                                "shadow it (rename the preset"
+                                f"{' or use --force' if _inside(other, root) else ''})")
+    written = []
+    for target, shape in plan:
+        write_toml(target, shape)
+        written.append(target)
+    if preset_target is not None:
+        write_toml(preset_target, preset)
+        written.append(preset_target)
+    clear_cache()
+    return written
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(Path(root).resolve())
+    except ValueError:
+        return False
+    return True

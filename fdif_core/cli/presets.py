@@ -1,0 +1,101 @@
+"""``fdif presets list|show|validate|export|import``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from fdif_core.bundles import BUNDLE_SUFFIX, export_bundle, import_bundle, load_bundle
+from fdif_core.errors import FdifError
+from fdif_core.library import builtin_root, library_roots, shape_library, user_root
+from fdif_core.presets import class_table, load_preset, preset_from_file
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    presets = sub.add_parser("presets", help="list, show, validate, export and import presets")
+    verbs = presets.add_subparsers(dest="presets_command", required=True)
+    p = verbs.add_parser("list", help="one preset per line: name, library, description")
+    p.set_defaults(handler=_list)
+    p = verbs.add_parser("show", help="a preset's content, source, hash and class hashes as JSON")
+    p.add_argument("name", help="preset name, .toml file or bundle")
+    p.set_defaults(handler=_show)
+    p = verbs.add_parser("validate", help="validate preset or bundle files (exit 2 on error)")
+    p.add_argument("files", nargs="+", type=Path)
+    p.set_defaults(handler=_validate)
+    p = verbs.add_parser("export", help="write a preset and every class it uses to one bundle")
+    p.add_argument("name", help="preset name, .toml file or bundle")
+    p.add_argument("--out", type=Path, required=True, help=f"output file ({BUNDLE_SUFFIX})")
+    p.set_defaults(handler=_export)
+    p = verbs.add_parser("import", help="add a bundle's preset and classes to the user library")
+    p.add_argument("file", type=Path)
+    p.add_argument("--force", action="store_true",
+                   help="replace differing files that are in the user library")
+    p.set_defaults(handler=_import)
+
+
+def _extra(args: argparse.Namespace) -> tuple[Path, ...]:
+    return tuple(Path(p) for p in args.library)
+
+
+def _origin(root: Path) -> str:
+    if root == builtin_root():
+        return "builtin"
+    if root == user_root():
+        return "user"
+    return str(root)
+
+
+def _list(args: argparse.Namespace) -> int:
+    seen: dict[str, Path] = {}
+    for root in library_roots(_extra(args)):
+        for path in sorted((root / "presets").glob("*.toml")):
+            if path.stem in seen:
+                print(f"{path.stem}\t{_origin(root)}\t(shadowed by {seen[path.stem]}: unused)")
+                continue
+            seen[path.stem] = path
+            preset = preset_from_file(path)
+            print(f"{preset.name}\t{_origin(root)}\t{preset.description}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    loaded = load_preset(args.name, _extra(args))
+    table = class_table(loaded.preset, loaded.library)
+    classes = {}
+    for entry in table:
+        classes[entry.shape.name] = entry.shape.content_hash
+    out = {"source": loaded.source, "hash": loaded.preset.content_hash,
+           "class_count": len(table), "shape_hashes": classes,
+           **loaded.preset.model_dump(mode="json")}
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    for path in args.files:
+        if not path.is_file():
+            raise FdifError(f"{path}: no such file")
+        if path.suffix == BUNDLE_SUFFIX:
+            preset = load_bundle(path).preset
+        else:
+            preset = preset_from_file(path)
+            class_table(preset, shape_library(_extra(args)))  # names resolve, pins match
+        print(f"{path}: ok ({preset.name}, hash {preset.content_hash[:12]})")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    out = export_bundle(args.name, args.out, _extra(args))
+    loaded = load_bundle(out)  # verify what was written
+    print(f"{out}: {loaded.preset.name} with {len(loaded.library.classes)} classes")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    written = import_bundle(args.file, args.force, _extra(args))
+    if not written:
+        print(f"{args.file}: already in the libraries, nothing to write")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
