@@ -72,6 +72,8 @@ class Preset(BaseModel):
     none_probability: float | None = Field(default=None, ge=0, le=1)
     label_mode: Literal["single", "multi_task"] = "single"
     overlap: Literal["smaller_wins", "larger_wins", "last_wins"] = "smaller_wins"
+    combined_unions: int = Field(default=0, ge=0, le=10000)
+    union_seed: int = Field(default=0, ge=0)
     class_hashes: dict[str, str] = Field(default_factory=dict)
     dataset: DatasetDefaults = Field(default_factory=DatasetDefaults)
 
@@ -158,6 +160,16 @@ def class_table(preset: Preset, library: ShapeLibrary) -> list[ClassEntry]:
             for d in preset.displacements:
                 for mapper, mweight in mappers:
                     add(shape, weight * d.weight * mweight, mapper, d.name)
+    if preset.combined_unions:
+        from fdif_core.unions import union_catalogue
+
+        for union in union_catalogue([s for s, _ in shapes], preset.combined_unions,
+                                     preset.union_seed):
+            a_name, b_name = union.display_name.split("_union_")
+            for mapper, mweight in mappers:
+                entries.append(ClassEntry(
+                    len(entries) + 1, union, None if mapper_aug else mapper, None, mweight,
+                    f"{union.aliases[0]}_{mapper}", f"({a_name} \u222a {b_name}) + {mapper}"))
     return entries
 
 
