@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test command of the README: lint, then the whole test suite.
+# The test command of the README: set up (idempotent), lint, then the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x .venv/bin/python ] || bash scripts/setup.sh
+bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
