@@ -117,7 +117,14 @@ class _Dist(BaseModel):
 
     def draw(self, rng: np.random.Generator, env: dict[str, float]) -> float:
         """Draw one value and apply ``scale`` looked up in ``env``."""
-        value = self._draw(rng)
+        return self.scaled(self.draw_unscaled(rng), env)
+
+    def draw_unscaled(self, rng: np.random.Generator) -> float:
+        """One value before ``scale`` (what the generator consumes from ``rng``)."""
+        return self._draw(rng)
+
+    def scaled(self, value: float, env: dict[str, float]) -> float:
+        """``value`` times ``scale`` evaluated in ``env`` (unchanged without scale)."""
         return value * eval_product(self.scale, env) if self.scale else value
 
     @abstractmethod

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fdif_core.distributions import ParamValue, draw, product_names
+from fdif_core.distributions import ParamValue, _Dist, eval_product, product_names
 from fdif_core.grid import GRID_QUANTITIES
 from fdif_core.nodes import node_kind
 from fdif_core.nodes.base import SDF2, SDF3
@@ -49,23 +49,7 @@ class ShapeClass(BaseModel):
 
     @model_validator(mode="after")
     def _check_tree(self) -> ShapeClass:
-        known: list[str] = []
-        for pname, value in self.params.items():
-            if isinstance(value, str):
-                where, expr = f"params.{pname}", value
-            else:
-                where, expr = f"params.{pname}.scale", getattr(value, "scale", None)
-            if expr is not None:
-                try:
-                    names = product_names(expr)
-                except ValueError as err:
-                    raise ValueError(f"{where}: {err}") from None
-                for ref in names:
-                    if ref not in GRID_QUANTITIES and ref not in known:
-                        raise ValueError(f"{where}: {ref!r} is neither a grid quantity "
-                                         f"({', '.join(GRID_QUANTITIES)}) nor an earlier "
-                                         "parameter")
-            known.append(pname)
+        parameter_order(self.params)
         _check_node(self.shape, "shape", set(self.params), root=True)
         if not self.display_name:
             self.display_name = "".join(part.capitalize() for part in self.name.split("_"))
@@ -76,6 +60,62 @@ class ShapeClass(BaseModel):
         """SHA-256 of the canonical JSON of the class (what presets pin)."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _references(value: ParamValue) -> tuple[str, str | None]:
+    """``(field path suffix, product expression)`` of a parameter value."""
+    if isinstance(value, str):
+        return "", value
+    return ".scale", getattr(value, "scale", None)
+
+
+def parameter_order(params: dict[str, ParamValue]) -> list[str]:
+    """Evaluation order of class parameters: each after the ones its expression names.
+
+    Distributions always *draw* in file order (see :func:`sample_params`); this order only
+    decides when scales and product expressions are applied, so a parameter may refer to one
+    written later in the file (TOML writers put plain values before tables).
+
+    Raises
+    ------
+    ValueError
+        A reference to an unknown name, a syntax error or a cycle, naming the field.
+    """
+    deps: dict[str, list[str]] = {}
+    for pname, value in params.items():
+        suffix, expr = _references(value)
+        deps[pname] = []
+        if expr is None:
+            continue
+        try:
+            names = product_names(expr)
+        except ValueError as err:
+            raise ValueError(f"params.{pname}{suffix}: {err}") from None
+        for ref in names:
+            if ref in GRID_QUANTITIES:
+                continue
+            if ref not in params:
+                raise ValueError(f"params.{pname}{suffix}: {ref!r} is neither a grid quantity "
+                                 f"({', '.join(GRID_QUANTITIES)}) nor a parameter")
+            deps[pname].append(ref)
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1: in progress, 2: done
+
+    def visit(name: str, chain: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = " -> ".join([*chain[chain.index(name):], name])
+            raise ValueError(f"params.{name}: circular reference {cycle}")
+        state[name] = 1
+        for ref in deps[name]:
+            visit(ref, [*chain, name])
+        state[name] = 2
+        order.append(name)
+
+    for pname in params:
+        visit(pname, [])
+    return order
 
 
 def _check_node(node: NodeSpec, path: str, class_params: set[str], root: bool = False) -> None:
@@ -158,19 +198,32 @@ def _known_kinds() -> set[str]:
 
 def sample_params(shape: ShapeClass, rng: np.random.Generator, grid_size: dict[str, float],
                   overrides: dict[str, float] | None = None) -> dict[str, float]:
-    """Draw every class parameter in file order; ``overrides`` replace draws by name."""
+    """Draw every class parameter; ``overrides`` replace values by name.
+
+    Distributions draw from ``rng`` in file order (always, so overrides never shift the
+    stream); scales and product expressions are then applied in :func:`parameter_order`.
+    The result is in file order.
+    """
     overrides = dict(overrides or {})
     unknown = set(overrides) - set(shape.params)
     if unknown:
         raise KeyError(f"{shape.name} has no parameter {sorted(unknown)[0]!r} "
                        f"(parameters: {', '.join(shape.params) or 'none'})")
+    raw = {pname: value.draw_unscaled(rng) for pname, value in shape.params.items()
+           if isinstance(value, _Dist)}
     env = dict(grid_size)
     values: dict[str, float] = {}
-    for pname, value in shape.params.items():
-        drawn = draw(value, rng, env)  # always draw, so overrides do not shift the stream
-        values[pname] = overrides.get(pname, drawn)
+    for pname in parameter_order(shape.params):
+        value = shape.params[pname]
+        if isinstance(value, _Dist):
+            resolved = value.scaled(raw[pname], env)
+        elif isinstance(value, str):
+            resolved = eval_product(value, env)
+        else:
+            resolved = value
+        values[pname] = overrides.get(pname, resolved)
         env[pname] = values[pname]
-    return values
+    return {pname: values[pname] for pname in shape.params}
 
 
 def concrete_tree(node: NodeSpec, values: dict[str, float]) -> dict[str, Any]:
