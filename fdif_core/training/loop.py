@@ -78,6 +78,13 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device(name)
 
 
+def reduce_sum(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Sum a CPU tensor over all ranks (through the GPU for NCCL); returns a CPU tensor."""
+    work = tensor.to(device) if device.type == "cuda" else tensor.clone()
+    dist.all_reduce(work)
+    return work.cpu()
+
+
 # -- RNG states (weights_only-safe) -----------------------------------------------------------
 def rng_state() -> dict[str, Any]:
     """Python, NumPy, torch CPU and CUDA generator states as tensors and plain values."""
@@ -300,7 +307,7 @@ def train_job(config: TrainConfig, resume: bool = False,
         if config.val_every:
             total_val = torch.tensor([len(validation)], dtype=torch.float64)
             if world > 1:
-                dist.all_reduce(total_val)
+                total_val = reduce_sum(total_val, device)
             if total_val.item() == 0:
                 raise FdifError("validation every val_every steps needs validation volumes: "
                                 "set val_samples > 0 (stream) or give a 'validation' list, "
@@ -379,7 +386,7 @@ def train_job(config: TrainConfig, resume: bool = False,
             if step % config.log_every == 0 or step == config.max_steps:
                 totals = torch.tensor([loss_sum, loss_count], dtype=torch.float64)
                 if world > 1:
-                    dist.all_reduce(totals)
+                    totals = reduce_sum(totals, device)
                 mean_loss = float(totals[0] / totals[1])
                 loss_sum, loss_count = 0.0, 0
                 entry = row(step)
@@ -470,9 +477,7 @@ def evaluate(model: torch.nn.Module, volumes: list[dict[str, Any]], config: Trai
         sums += s
         counts += c
     if world > 1:
-        both = torch.cat([sums, counts]).to(device if device.type == "cuda" else "cpu")
-        dist.all_reduce(both)
-        both = both.cpu()
+        both = reduce_sum(torch.cat([sums, counts]), device)
         sums, counts = both[: num_classes - 1], both[num_classes - 1:]
     model.train(was_training)
     per_class = [float(s / c) if c > 0 else None for s, c in zip(sums, counts, strict=True)]
