@@ -121,7 +121,7 @@ def _twist_stretch(a: float) -> float:
 @register_node(
     "twist", category="domain",
     description="Twist the child about the y axis by k radians per voxel of height.",
-    params=[ParamSpec("k", "Twist rate.", 0.05, -1.0, 1.0, unit="voxel^-1")], children=1)
+    params=[ParamSpec("k", "Twist rate.", 0.05, -4.0, 4.0, unit="voxel^-1")], children=1)
 class Twist(SDF3):
     """``f(p) = child(Ry(k y) p) / L``, ``L`` the stretch at the child's largest radius."""
 
@@ -161,7 +161,7 @@ def _radial(bounds: Bounds) -> float:
     "bend", category="domain",
     description=("Bend the child's x axis into a circular arc of curvature k (radius 1/k) in "
                  "the xy plane, curving towards +y; lengths along x are kept."),
-    params=[ParamSpec("k", "Curvature (1 / bend radius).", 0.02, 0.0, 1.0, unit="voxel^-1")],
+    params=[ParamSpec("k", "Curvature (1 / bend radius).", 0.02, 0.0, 2.0, unit="voxel^-1")],
     children=1)
 class Bend(SDF3):
     """World ``p`` maps to ``(theta / k, 1/k - rho, z)``, polar about the centre ``(0, 1/k)``."""
