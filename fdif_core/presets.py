@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fdif_core.displacements import DISPLACEMENTS, get_displacement
 from fdif_core.errors import FdifError
@@ -34,7 +41,19 @@ class Weighted(BaseModel):
 
 
 def _weighted(items: list) -> list[Weighted]:
-    out = [Weighted(name=i) if isinstance(i, str) else Weighted.model_validate(i) for i in items]
+    if not isinstance(items, list):
+        raise ValueError(f"{items!r} is not a list of names or {{name, weight}} tables")
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            item = {"name": item}
+        try:
+            out.append(Weighted.model_validate(item))
+        except ValidationError as err:
+            problem = err.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"])
+            raise ValueError(f"[{i}]{'.' + where if where else ''}: "
+                             f"{problem['msg']}") from None
     names = [w.name for w in out]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
