@@ -9,4 +9,5 @@ OUT=${FDIF_DEMO_OUT:-outputs/paper-demo}
 .venv/bin/fdif generate --preset paper --num-samples 8 --num-val-samples 2 --out "$OUT" "$@"
 echo
 echo "== $OUT/dataset_card.md =="
-cat "$OUT/dataset_card.md"
+sed -n "1,/^## Classes/p" "$OUT/dataset_card.md"
+echo "(full class table and preview: $OUT/dataset_card.md, $OUT/dataset_card.png)"
