@@ -109,12 +109,12 @@ class Domain:
         """``fn`` at the centres of blocks of ``size`` voxels starting at ``origins`` (M, 3)."""
         if size == 1:
             return fn(self.local_points(origins))
-        centre = origins.to(torch.float64) + (size - 1) / 2
-        world = []
+        offsets = []
         for comp, axis in ((0, 2), (1, 1), (2, 0)):  # x, y, z: translation index, grid axis
             start, step = self.grid.start[axis], self.grid.step[axis]
-            world.append((start + centre[:, axis] * step - float(self.t[comp])).to(torch.float32))
-        return fn(self._combine(tuple(world)))
+            first = start + (size - 1) / 2 * step - float(self.t[comp])
+            offsets.append(origins[:, axis].to(torch.float32) * step + first)
+        return fn(self._combine(tuple(offsets)))
 
     def _radius(self, size: int) -> float:
         return 0.5 * (size - 1) * math.sqrt(sum(s * s for s in self.grid.step))
@@ -129,26 +129,29 @@ class Domain:
         float32 slack) is at most ``threshold(origins, size, values)``. Survivors are split in
         eight. Returns the origins (M, 3) of the surviving blocks of size ``stop`` and ``fn`` at
         their centres (for ``stop == 1``: exactly the full-grid values of those voxels).
+        Blocks may reach past the box; centres there are still points of space, so their
+        bounds hold, and voxels past the box are dropped at the last level.
         """
         z0, z1, y0, y1, x0, x1 = box
         lip = LIPSCHITZ_SAFETY * lipschitz * float(np.linalg.norm(self.A, 2))
         ranges = [torch.arange(lo, hi, BLOCK, device=self.device) for lo, hi in
                   ((z0, z1), (y0, y1), (x0, x1))]
         origins = torch.cartesian_prod(*ranges).view(-1, 3)
-        ends = torch.tensor([z1, y1, x1], device=self.device)
         size = BLOCK
         while True:
+            if size == 1:  # drop voxels past the box before the exact evaluation
+                inside = (origins[:, 0] < z1) & (origins[:, 1] < y1) & (origins[:, 2] < x1)
+                origins = origins[inside]
             exact = self._block_values(origins, size, fn).expand(len(origins))
-            values = exact.double()
-            lower = values - (lip * self._radius(size) + 1e-3) - 1e-4 * values.abs()
-            survive = lower <= threshold(origins, size, values)
+            margin = lip * self._radius(size) + 1e-3
+            lower = exact - exact.abs() * 1e-4 - margin
+            survive = lower <= threshold(origins, size, exact)
             origins = origins[survive]
             if size <= stop or len(origins) == 0:
                 return origins, exact[survive]
             size //= 2
-            offsets = torch.cartesian_prod(*[torch.tensor([0, size], device=self.device)] * 3)
-            origins = (origins[:, None, :] + offsets[None]).reshape(-1, 3)
-            origins = origins[(origins < ends).all(dim=1)]
+            children = torch.cartesian_prod(*[torch.tensor([0, size], device=self.device)] * 3)
+            origins = (origins[:, None, :] + children[None]).reshape(-1, 3)
 
     def min_over_grid(self, fn: Callable[[Vec3], torch.Tensor], lipschitz: float) -> float:
         """Exact minimum of ``fn(local(p))`` over every grid point ``p``.
