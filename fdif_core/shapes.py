@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fdif_core.distributions import ParamValue, _Dist, eval_product, product_names
 from fdif_core.grid import GRID_QUANTITIES
-from fdif_core.nodes import node_kind
+from fdif_core.nodes import NODE_KINDS, node_kind
 from fdif_core.nodes.base import SDF2, SDF3
 
 SHAPE_SCHEMA_VERSION = 1
@@ -161,7 +161,7 @@ def _check_node(node: NodeSpec, path: str, class_params: set[str], root: bool = 
                          f"got {len(node.children)}")
     for i, child in enumerate(node.children):
         cpath = f"{path}.children[{i}]"
-        ckind = node_kind(child.kind) if child.kind in _known_kinds() else None
+        ckind = NODE_KINDS.get(child.kind)  # unknown kinds are reported by the recursion
         if ckind is not None and kind.child_category is not None \
                 and ckind.category != kind.child_category:
             raise ValueError(f"{cpath}: {node.kind!r} needs a {kind.child_category} child, "
@@ -188,12 +188,6 @@ def _keeps_string(kind: Any, pname: str) -> bool:
     except KeyError:
         return False
     return bool(spec.choices) or spec.unit == "text"
-
-
-def _known_kinds() -> set[str]:
-    from fdif_core.nodes import NODE_KINDS
-
-    return set(NODE_KINDS)
 
 
 def sample_params(shape: ShapeClass, rng: np.random.Generator, grid_size: dict[str, float],
