@@ -46,7 +46,7 @@ def test_bundle_generates_the_same_bytes_without_any_library(tmp_path, monkeypat
 def test_schema_1_bundle_fixture_keeps_loading():
     loaded = load_bundle(BUNDLE_V1)
     assert loaded.preset.name == "fixture_preset_v1"
-    assert sorted(loaded.library.classes) == ["blob", "sphere", "torus", "twisted_ribbon"]
+    assert sorted(loaded.library.classes) == ["organic_blob", "sphere", "torus", "twisted_ribbon"]
     sample = _samples(loaded, (0,))[0]
     assert sample.image.shape == (24, 24, 24)
 
@@ -95,28 +95,28 @@ def test_import_writes_unknown_classes_and_refuses_shadowing(tmp_path, monkeypat
     monkeypatch.setenv("FDIF_BUILTIN_LIBRARY", str(empty))
     clear_cache()
     written = import_bundle(BUNDLE_V1)
-    assert {p.name for p in written} == {"sphere.toml", "torus.toml", "blob.toml",
+    assert {p.name for p in written} == {"sphere.toml", "torus.toml", "organic_blob.toml",
                                          "twisted_ribbon.toml", "fixture_preset_v1.toml"}
-    assert shape_library().get("blob").content_hash == \
-        load_bundle(BUNDLE_V1).library.get("blob").content_hash
+    assert shape_library().get("organic_blob").content_hash == \
+        load_bundle(BUNDLE_V1).library.get("organic_blob").content_hash
     # A different class of the same name in a --library folder may not shadow.
     other = tmp_path / "other"
     (other / "shapes").mkdir(parents=True)
-    (other / "shapes" / "blob.toml").write_text(
-        'name = "blob"\n[shape]\nkind = "sphere"\nparams = { r = 3.0 }\n')
+    (other / "shapes" / "organic_blob.toml").write_text(
+        'name = "organic_blob"\n[shape]\nkind = "sphere"\nparams = { r = 3.0 }\n')
     clear_cache()
     with pytest.raises(FdifError, match="already defined"):
         shape_library((other,))
     # Editing the user copy and importing again is refused unless forced.
-    user_blob = user_root() / "shapes" / "imported" / "blob.toml"
+    user_blob = user_root() / "shapes" / "imported" / "organic_blob.toml"
     user_blob.write_text(user_blob.read_text().replace("frequency = 0.12", "frequency = 0.2"))
     clear_cache()
     with pytest.raises(FdifError, match="would shadow"):
         import_bundle(BUNDLE_V1)
     assert import_bundle(BUNDLE_V1, force=True) == [user_blob]
     clear_cache()
-    assert shape_library().get("blob").content_hash == \
-        load_bundle(BUNDLE_V1).library.get("blob").content_hash
+    assert shape_library().get("organic_blob").content_hash == \
+        load_bundle(BUNDLE_V1).library.get("organic_blob").content_hash
 
 
 def test_preset_hash_pins_are_checked_on_export(tmp_path):

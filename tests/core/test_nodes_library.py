@@ -94,7 +94,7 @@ def test_random_valid_trees_compile_evaluate_and_stay_in_bounds(tree):
         assert bounds_violation(sdf, q, 0.0) <= 1e-3
 
 
-LIBRARY = ["blob", "cell", "bean", "gyroid_ball", "vessel_tube", "twisted_ribbon",
+LIBRARY = ["organic_blob", "cell", "bean", "gyroid_ball", "vessel_tube", "twisted_ribbon",
            "branching_vessel", "stenosed_vessel"]
 
 
