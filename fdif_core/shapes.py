@@ -194,8 +194,10 @@ def sample_params(shape: ShapeClass, rng: np.random.Generator, grid_size: dict[s
                   overrides: dict[str, float] | None = None) -> dict[str, float]:
     """Draw every class parameter; ``overrides`` replace values by name.
 
-    Distributions draw from ``rng`` in file order (always, so overrides never shift the
-    stream); scales and product expressions are then applied in :func:`parameter_order`.
+    Distributions draw from ``rng`` in sorted name order (always, so overrides never shift
+    the stream, and the draws depend only on what :attr:`ShapeClass.content_hash` covers, not
+    on how the file orders its tables); scales and product expressions are then applied in
+    :func:`parameter_order`.
     The result is in file order.
     """
     overrides = dict(overrides or {})
@@ -203,8 +205,8 @@ def sample_params(shape: ShapeClass, rng: np.random.Generator, grid_size: dict[s
     if unknown:
         raise KeyError(f"{shape.name} has no parameter {sorted(unknown)[0]!r} "
                        f"(parameters: {', '.join(shape.params) or 'none'})")
-    raw = {pname: value.draw_unscaled(rng) for pname, value in shape.params.items()
-           if isinstance(value, _Dist)}
+    raw = {pname: shape.params[pname].draw_unscaled(rng) for pname in sorted(shape.params)
+           if isinstance(shape.params[pname], _Dist)}
     env = dict(grid_size)
     values: dict[str, float] = {}
     for pname in parameter_order(shape.params):

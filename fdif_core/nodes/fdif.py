@@ -53,7 +53,7 @@ class CappedCone(SDF3):
         px = torch.hypot(x, z) - self.R
         py = y + self.height / 2
         ex, ey = -self.R, self.height
-        t = (px * ex + py * ey).mul_(1.0 / (ex * ex + ey * ey)).clamp_(0.0, 1.0)
+        t = (px * ex + py * ey).mul_(1.0 / max(ex * ex + ey * ey, 1e-12)).clamp_(0.0, 1.0)
         qx = px - t * ex
         qy = py - t * ey
         dist = torch.hypot(qx, qy)

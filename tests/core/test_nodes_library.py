@@ -26,17 +26,10 @@ ONE_CHILD = sorted(k for k, v in NODE_KINDS.items()
 MANY = sorted(k for k, v in NODE_KINDS.items() if v.children[1] > 1)
 
 
-# capped_cone (nodes/fdif.py) divides by R^2 + height^2: both zero raises ZeroDivisionError.
-# Reported to the owner of nodes/fdif.py; until it is fixed its sizes start at 0.5 here.
-DEGENERATE_AT_ZERO = {"capped_cone"}
-
-
 def _value(kind, spec):
     if spec.choices:
         return st.sampled_from(spec.choices)
     lo = spec.minimum if spec.minimum is not None else -8.0
-    if kind in DEGENERATE_AT_ZERO and spec.unit == "voxel":
-        lo = max(lo, 0.5)
     hi = spec.maximum if spec.maximum is not None else lo + 8.0
     hi = min(hi, lo + 8.0) if spec.unit in ("voxel", "ratio") else hi
     if spec.name == "onion_ratio":
