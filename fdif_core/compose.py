@@ -18,6 +18,7 @@ import torch
 from fdif_core.displacements import DISPLACEMENTS, NONE, get_displacement
 from fdif_core.grid import Grid
 from fdif_core.mappers import PEAK, get_mapper
+from fdif_core.nodes.mapper import class_mapper
 from fdif_core.objects import DisplacementCache, Evaluated, evaluate_object
 from fdif_core.placement import Placement, sample_placement
 from fdif_core.presets import ClassEntry, LoadedPreset, Preset, class_table
@@ -119,10 +120,8 @@ class Composer:
             displacement = _pick(rng, names, weights)
         else:
             displacement = entry.displacement or NONE
-        if entry.mapper is None:
-            mapper = _pick(rng, [m.name for m in preset.mappers], [m.weight for m in preset.mappers])
-        else:
-            mapper = entry.mapper
+        drawn = _pick(rng, [m.name for m in preset.mappers], [m.weight for m in preset.mappers])
+        mapper = class_mapper(tree) or entry.mapper or drawn  # the draw always happens
         noise_seed = int(rng.integers(0, 2**31 - 1))
         return ObjectPlan(entry, params, tree, placement, displacement, mapper, noise_seed)
 

@@ -125,6 +125,8 @@ def _check_node(node: NodeSpec, path: str, class_params: set[str], root: bool = 
         raise ValueError(f"{path}.kind: {err.args[0]}") from None
     if root and kind.category == "profile":
         raise ValueError(f"{path}: the root must be a 3D node, not the 2D profile {node.kind!r}")
+    if not root and node.kind == "mapper":
+        raise ValueError(f"{path}: a mapper node can only be the root of a class")
     names = {spec.name for spec in kind.params}
     for pname, value in node.params.items():
         if pname not in names:
