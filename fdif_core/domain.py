@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from fdif_core.grid import Grid
-from fdif_core.nodes.base import Vec3
+from fdif_core.nodes.base import Vec3, apply_linear
 
 IndexBox = tuple[int, int, int, int, int, int]  # z0, z1, y0, y1, x0, x1 (half-open)
 BLOCK = 8
@@ -59,18 +59,8 @@ class Domain:
         return xs, ys, zs
 
     def _combine(self, offsets: Vec3) -> Vec3:
-        """``q_i = A_i0 X + A_i1 Y + A_i2 Z`` element-wise, skipping exact zero terms."""
-        out = []
-        for i in range(3):
-            acc = None
-            for j in range(3):
-                a = float(self.A[i, j])
-                if a == 0.0:
-                    continue
-                term = offsets[j] if a == 1.0 else offsets[j] * a
-                acc = term if acc is None else acc + term
-            out.append(acc if acc is not None else torch.zeros_like(offsets[i]))
-        return tuple(out)
+        """``q = A (p - t)`` from the offsets ``p - t`` (see :func:`apply_linear`)."""
+        return apply_linear(self.A, offsets)
 
     def local(self, box: IndexBox | None = None) -> Vec3:
         """Local coordinates of every voxel of ``box`` as broadcastable tensors."""

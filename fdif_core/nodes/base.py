@@ -93,3 +93,23 @@ def box(half: np.ndarray | list[float], centre: np.ndarray | list[float] | None 
     half = np.asarray(half, dtype=np.float64)
     centre = np.zeros(3) if centre is None else np.asarray(centre, dtype=np.float64)
     return centre - half, centre + half
+
+
+def apply_linear(matrix: np.ndarray, q: Vec3) -> Vec3:
+    """``matrix @ q`` for broadcastable component tensors, element-wise.
+
+    Exact zero terms are skipped and unit factors not multiplied, so an identity matrix
+    returns the inputs' values exactly; the operation order is fixed, so a subset of points
+    gets bitwise the values it gets as part of a larger set.
+    """
+    out = []
+    for i in range(3):
+        acc = None
+        for j in range(3):
+            a = float(matrix[i, j])
+            if a == 0.0:
+                continue
+            term = q[j] if a == 1.0 else q[j] * a
+            acc = term if acc is None else acc + term
+        out.append(acc if acc is not None else torch.zeros_like(q[i]))
+    return tuple(out)

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import torch
 
-from fdif_core.nodes.base import SDF3, Bounds, Vec3
+from fdif_core.nodes.base import SDF3, Bounds, Vec3, apply_linear
 from fdif_core.nodes.registry import ParamSpec, register_node
 
 
@@ -24,21 +24,6 @@ def _corners(bounds: Bounds) -> np.ndarray:
     lo, hi = bounds
     return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
                      for z in (lo[2], hi[2])], dtype=np.float64)
-
-
-def _apply(matrix: np.ndarray, q: Vec3) -> Vec3:
-    """``matrix @ q`` for broadcastable component tensors, skipping zero terms."""
-    out = []
-    for i in range(3):
-        acc = None
-        for j in range(3):
-            a = float(matrix[i, j])
-            if a == 0.0:
-                continue
-            term = q[j] if a == 1.0 else q[j] * a
-            acc = term if acc is None else acc + term
-        out.append(acc if acc is not None else torch.zeros_like(q[i]))
-    return tuple(out)
 
 
 def rotation_matrix(rx: float, ry: float, rz: float) -> np.ndarray:
@@ -93,7 +78,7 @@ class Transform(SDF3):
 
     def __call__(self, q: Vec3) -> torch.Tensor:
         shifted = tuple(c - float(t) if t else c for c, t in zip(q, self.t, strict=True))
-        f = self.children[0](_apply(self.Minv, shifted))
+        f = self.children[0](apply_linear(self.Minv, shifted))
         return f if self.sigma == 1.0 else f * self.sigma
 
     def bounds(self, level: float) -> Bounds | None:
