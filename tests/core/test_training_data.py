@@ -1,10 +1,8 @@
 """Training data: the §13.2 intensity pipeline (§17.18), the on-the-fly stream, Decathlon data."""
 
-import json
 from collections import Counter
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 import pytest
 import torch
@@ -24,6 +22,7 @@ from fdif_core.training.data import (
     sample_to_dict,
     train_transforms,
 )
+from tests.core.helpers import write_decathlon
 
 PRESET = str(Path(__file__).parent / "fixtures" / "train_tiny.toml")
 
@@ -135,28 +134,6 @@ def test_train_batches_are_independent_of_workers():
 
 
 # -- Decathlon data --------------------------------------------------------------------------
-def write_decathlon(root: Path, n_train: int = 2, n_val: int = 1, classes: int = 3,
-                    shape=(20, 20, 20)) -> Path:
-    """A tiny Decathlon dataset (relative paths, labels map)."""
-    rng = np.random.default_rng(0)
-    entries = []
-    for i in range(n_train + n_val):
-        image = rng.integers(0, 200, size=shape).astype(np.uint8)
-        label = np.zeros(shape, dtype=np.int32)
-        for c in range(1, classes):
-            label[c * 5:c * 5 + 5, 4:16, 4:16] = c
-        for kind, arr in (("imagesTr", image), ("labelsTr", label)):
-            (root / kind).mkdir(parents=True, exist_ok=True)
-            nib.save(nib.Nifti1Image(arr, np.eye(4)), root / kind / f"case_{i}.nii.gz")
-        entries.append({"image": f"./imagesTr/case_{i}.nii.gz",
-                        "label": f"./labelsTr/case_{i}.nii.gz"})
-    labels = {str(c): f"class{c}" for c in range(classes)}
-    path = root / "dataset.json"
-    path.write_text(json.dumps({"labels": labels, "training": entries[:n_train],
-                                "validation": entries[n_train:]}))
-    return path
-
-
 def test_decathlon_source(tmp_path):
     path = write_decathlon(tmp_path)
     cfg = TrainConfig(data=str(path), model="unet", crop_size=(16, 16, 16), real_data=True,

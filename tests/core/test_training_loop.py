@@ -4,14 +4,13 @@ import csv
 import json
 from pathlib import Path
 
-import nibabel as nib
-import numpy as np
 import torch
 
 from fdif_core.cli import main
 from fdif_core.training.config import TrainConfig, load_config
 from fdif_core.training.loop import train_job
 from fdif_core.training.models import read_checkpoint
+from tests.core.helpers import write_decathlon
 
 PRESET = str(Path(__file__).parent / "fixtures" / "train_tiny.toml")
 TINY = dict(preset=PRESET, model="unet", unet_channels=[4, 8], unet_strides=[2],
@@ -69,28 +68,6 @@ def test_run_directory_contents(tmp_path):
                          "scaler_state_dict", "global_step", "rng_state", "config"}
     kinds = [e.type for e in events]
     assert kinds[0] == "start" and kinds[-1] == "done" and "metric" in kinds
-
-
-def write_decathlon(root: Path, n_train: int = 2, n_val: int = 1, classes: int = 3,
-                    shape=(20, 20, 20)) -> Path:
-    """A tiny Decathlon dataset (relative paths, labels map)."""
-    rng = np.random.default_rng(0)
-    entries = []
-    for i in range(n_train + n_val):
-        image = rng.integers(0, 200, size=shape).astype(np.uint8)
-        label = np.zeros(shape, dtype=np.int32)
-        for c in range(1, classes):
-            label[c * 5:c * 5 + 5, 4:16, 4:16] = c
-        for kind, arr in (("imagesTr", image), ("labelsTr", label)):
-            (root / kind).mkdir(parents=True, exist_ok=True)
-            nib.save(nib.Nifti1Image(arr, np.eye(4)), root / kind / f"case_{i}.nii.gz")
-        entries.append({"image": f"./imagesTr/case_{i}.nii.gz",
-                        "label": f"./labelsTr/case_{i}.nii.gz"})
-    labels = {str(c): f"class{c}" for c in range(classes)}
-    path = root / "dataset.json"
-    path.write_text(json.dumps({"labels": labels, "training": entries[:n_train],
-                                "validation": entries[n_train:]}))
-    return path
 
 
 
