@@ -103,7 +103,7 @@ def _train(args: argparse.Namespace) -> int:
             raise FdifError(f"--resume: {recorded} does not exist")
         config = load_config(recorded, overrides)
     else:
-        config = load_config(args.config, overrides)
+        config = load_config(args.config, overrides, base=_pretrained_architecture(overrides))
         if config.preset is None and config.data is None:
             raise FdifError("no training data: give --preset or --data"
                             if config.mode == "pretrain" else "give --data DATASET_JSON")
@@ -121,3 +121,22 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     last = render_events(events, as_json=args.json)
     return 0 if last is not None and last.type == "done" else 1
+
+
+ARCHITECTURE_FIELDS = ("model", "in_channels", "feature_size", "unet_channels", "unet_strides",
+                       "unet_res_units")
+
+
+def _pretrained_architecture(overrides: dict) -> dict:
+    """The network settings of the run a fine-tuning checkpoint comes from, if recorded.
+
+    ``fdif train`` writes ``config.toml`` beside its checkpoints; fine-tuning builds the same
+    network unless a flag or the config file says otherwise.
+    """
+    from fdif_core.files import read_toml
+
+    checkpoint = overrides.get("pretrained")
+    recorded = Path(checkpoint).parent / "config.toml" if checkpoint else None
+    if recorded is None or not recorded.is_file():
+        return {}
+    return {k: v for k, v in read_toml(recorded).items() if k in ARCHITECTURE_FIELDS}

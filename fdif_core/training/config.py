@@ -160,8 +160,8 @@ def field_help() -> dict[str, str]:
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None,
-                ) -> TrainConfig:
-    """Defaults, then the TOML file ``path``, then ``overrides`` (e.g. CLI flags).
+                base: dict[str, Any] | None = None) -> TrainConfig:
+    """Defaults, then ``base``, then the TOML file ``path``, then ``overrides`` (CLI flags).
 
     Parameters
     ----------
@@ -169,13 +169,15 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         TOML config file with :class:`TrainConfig` field names at top level.
     overrides : dict, optional
         Values that win over the file.
+    base : dict, optional
+        Values below the file (e.g. the architecture of the run a checkpoint comes from).
 
     Returns
     -------
     TrainConfig
         The validated config; errors name the file and field.
     """
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = dict(base or {})
     source = "training config"
     if path is not None:
         path = Path(path)

@@ -111,3 +111,13 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     assert "--from" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path / "r"), "--resume"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_finetune_takes_the_architecture_of_the_pretraining_run(tmp_path):
+    from fdif_core.cli.train import _pretrained_architecture
+
+    (tmp_path / "config.toml").write_text('model = "unet"\nunet_channels = [8, 16]\nlr = 0.5\n')
+    checkpoint = str(tmp_path / "best_metric_model.pth")
+    assert _pretrained_architecture({"pretrained": checkpoint}) == \
+        {"model": "unet", "unet_channels": [8, 16]}
+    assert _pretrained_architecture({"pretrained": str(tmp_path / "x" / "m.pth")}) == {}
