@@ -22,6 +22,7 @@ not depend on the number of workers or on where a run was resumed.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,23 +142,23 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
-class Source:
+class Source(ABC):
     """Maps a stream position to a volume dict after the base transforms."""
 
     num_classes: int
     class_names: list[str]
 
+    @abstractmethod
     def index(self, position: int) -> int:
         """Item index (sample index or datalist entry) at ``position``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def item(self, index: int) -> dict[str, Any]:
         """The base-transformed volume of item ``index``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def validation(self, rank: int = 0, world_size: int = 1) -> list[dict[str, Any]]:
         """This rank's share of the base-transformed validation volumes."""
-        raise NotImplementedError
 
 
 class SyntheticSource(Source):
