@@ -93,8 +93,10 @@ class GradientNoise:
     octaves: int = 3
     persistence: float = 0.5
 
-    long_name = property(lambda self: f"{self.key}_amp_{self.amplitude}_freq_{self.frequency}"
-                                      f"_oct_{self.octaves}")
+    @property
+    def long_name(self) -> str:
+        """Name used in display names and multi-task labels."""
+        return f"{self.key}_amp_{self.amplitude}_freq_{self.frequency}_oct_{self.octaves}"
 
     def lower_bound(self, grid: Grid) -> float:
         # Each corner term |g.d| <= |g| |d| <= sqrt(2) sqrt(3); trilinear weights are convex.

@@ -96,8 +96,10 @@ class Preset(BaseModel):
     class_hashes: dict[str, str] = Field(default_factory=dict)
     dataset: DatasetDefaults = Field(default_factory=DatasetDefaults)
 
-    _weights = field_validator("classes", "mappers", "displacements", mode="before")(
-        classmethod(lambda cls, v: _weighted(v)))
+    @field_validator("classes", "mappers", "displacements", mode="before")
+    @classmethod
+    def _weights(cls, v: list) -> list[Weighted]:
+        return _weighted(v)
 
     @field_validator("grid")
     @classmethod
