@@ -10,6 +10,7 @@ is an error naming both files.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,11 +20,20 @@ from fdif_core.files import parse_model, read_toml
 from fdif_core.shapes import ShapeClass
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+INSTALLED_ROOT = Path(sys.prefix) / "share" / "fdif-studio"
 
 
 def builtin_root() -> Path:
-    """Folder holding the built-in ``shapes/`` and ``presets/``."""
-    return Path(os.environ.get("FDIF_BUILTIN_LIBRARY", PACKAGE_ROOT))
+    """Folder holding the built-in ``shapes/`` and ``presets/``.
+
+    ``$FDIF_BUILTIN_LIBRARY`` if set; else the source checkout (editable installs); else the
+    copy a wheel installs under ``<prefix>/share/fdif-studio``.
+    """
+    if "FDIF_BUILTIN_LIBRARY" in os.environ:
+        return Path(os.environ["FDIF_BUILTIN_LIBRARY"])
+    if (PACKAGE_ROOT / "shapes" / "fdif").is_dir():
+        return PACKAGE_ROOT
+    return INSTALLED_ROOT
 
 
 def user_root() -> Path:
