@@ -24,6 +24,9 @@ from fdif_core.placement import Placement, sample_placement
 from fdif_core.presets import ClassEntry, LoadedPreset, Preset, class_table
 from fdif_core.shapes import sample_class
 
+HALO_NEAR = 20.0  # halos are evaluated exactly where f <= HALO_NEAR
+FLOAT_SLACK = 1e-3  # covers float32 rounding of sums below 128 (ulp 7.6e-6 at 128)
+
 
 def sample_rng(seed: int, index: int, *obj: int) -> np.random.Generator:
     """The generator of sample ``index`` (no ``obj``) or of object ``obj[0]`` in it."""
@@ -126,35 +129,82 @@ class Composer:
         return ObjectPlan(entry, params, tree, placement, displacement, mapper, noise_seed)
 
     # -- rendering ---------------------------------------------------------------------------
-    def evaluate(self, plan: ObjectPlan, full: bool = False) -> Evaluated | None:
-        """The object's SDF on its box (or the full grid)."""
+    def evaluate(self, plan: ObjectPlan, full: bool = False, near: float = 0.0) -> Evaluated | None:
+        """The object's SDF on its box (or the full grid), exact wherever ``f <= near``."""
         return evaluate_object(plan.tree, plan.placement, self.grid, plan.displacement,
-                               plan.noise_seed, self.device, full=full, cache=self.cache)
+                               plan.noise_seed, self.device, full=full, near=near,
+                               cache=self.cache)
 
     def render(self, plans: list[ObjectPlan], seed: int = 0, index: int = 0) -> Sample:
-        """Compose planned objects into an image and labels."""
+        """Compose planned objects into an image and labels.
+
+        The intensity is ``uint8(floor(clamp(S + H, 0, 128)))`` where ``S`` sums the mapped
+        values of the objects whose mapper vanishes outside and ``H`` those of the halo
+        (``inverse_cube``) objects, each sum in object order. A halo reaches every voxel, but
+        beyond ``f > HALO_NEAR`` it is below ``128 / (HALO_NEAR^3 + 1)``: halos are evaluated
+        exactly near their object, and elsewhere only at the voxels where the omitted amount
+        could change the truncated result (:func:`resolve_halos`), so the image is exactly
+        the one a full-grid evaluation gives.
+        """
         grid_shape = self.grid.shape
         image = torch.zeros(grid_shape, dtype=torch.float32, device=self.device)
+        halo = torch.zeros_like(image)
+        omitted = torch.zeros_like(image)
+        halos: list[tuple[Evaluated, ObjectPlan]] = []
         painted: list[tuple[Evaluated, torch.Tensor, int, ObjectPlan]] = []
         metadata = []
         for plan in plans:
             mapper = get_mapper(plan.mapper)
-            evaluated = self.evaluate(plan, full=mapper.has_halo)
+            evaluated = self.evaluate(plan, near=HALO_NEAR if mapper.has_halo else 0.0)
             meta = plan.metadata()
+            metadata.append(meta)
             if evaluated is None:
                 meta["volume"] = 0
-                metadata.append(meta)
+                if mapper.has_halo:  # its whole halo is beyond HALO_NEAR
+                    omitted += mapper.bound_beyond(HALO_NEAR)
+                    halos.append((None, plan))
                 continue
             inside = evaluated.sdf <= 0
             volume = int(inside.sum())
             meta["volume"] = volume
-            metadata.append(meta)
-            image[evaluated.slices] += mapper(evaluated.sdf)
+            (halo if mapper.has_halo else image)[evaluated.slices] += mapper(evaluated.sdf)
+            if mapper.has_halo:
+                far = torch.full_like(image, mapper.bound_beyond(HALO_NEAR))
+                far[evaluated.slices].masked_fill_(torch.isfinite(evaluated.sdf), 0.0)
+                omitted += far
+                halos.append((evaluated, plan))
             if volume:
                 painted.append((evaluated, inside, volume, plan))
+        if halos:
+            image = self.resolve_halos(image, halo, omitted, halos)
         image = image.clamp_(0, PEAK).to(torch.uint8)
         label = self._paint(painted)
         return Sample(image.cpu().numpy(), label.cpu().numpy(), metadata, seed, index)
+
+    def resolve_halos(self, image: torch.Tensor, halo: torch.Tensor, omitted: torch.Tensor,
+                      halos: list) -> torch.Tensor:
+        """``image + H`` with ``H`` exact wherever it can change ``floor(clamp(.))``.
+
+        ``halo`` holds the halo sum without the omitted far parts, ``omitted`` a per-voxel
+        upper bound of those parts. Where ``[image + halo, image + halo + omitted]`` (plus a
+        float32 slack above) crosses an integer below 128, ``H`` is recomputed from the exact
+        values of every halo object, in object order.
+        """
+        total = image + halo
+        # The omitted terms are >= 0 and rounding is monotone, so the exact sum is never below
+        # ``total``; above, it is at most the omitted bound plus float32 rounding.
+        high = total + omitted + FLOAT_SLACK
+        unsure = (omitted > 0) & (torch.floor(total) != torch.floor(high)) & (total < PEAK)
+        index = unsure.nonzero()
+        if len(index):
+            exact = torch.zeros(len(index), dtype=torch.float32, device=self.device)
+            for evaluated, plan in halos:
+                f = evaluated.exact_at(index) if evaluated is not None else \
+                    self.evaluate(plan, full=True).exact_at(index)
+                exact += get_mapper(plan.mapper)(f)
+            total[index[:, 0], index[:, 1], index[:, 2]] = \
+                image[index[:, 0], index[:, 1], index[:, 2]] + exact
+        return total
 
     def _paint(self, painted: list) -> torch.Tensor:
         policy = self.preset.overlap

@@ -24,6 +24,12 @@ class Mapper:
         """Whether it is non-zero outside the object (then it needs the whole grid)."""
         return self.formula == "inverse_cube"
 
+    def bound_beyond(self, distance: float) -> float:
+        """Largest value at any ``|d| > distance`` (only halo mappers are non-zero there)."""
+        if self.formula == "inverse_cube":
+            return PEAK / (distance ** 3 + 1)
+        return 0.0
+
     def __call__(self, d: torch.Tensor) -> torch.Tensor:
         if self.formula == "inverse_cube":
             a = torch.abs(d)

@@ -10,7 +10,8 @@ lower bound proves ``f > 0`` are skipped (:meth:`fdif_core.domain.Domain.descend
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -29,12 +30,14 @@ CULL_MIN_VOXELS = 4096  # smaller boxes are evaluated whole
 class Evaluated:
     """An object's SDF over an index box of the grid.
 
-    Voxels that block culling proved to be outside hold ``+inf``; every other voxel holds
-    exactly the value a full-grid evaluation gives.
+    Voxels that block culling proved to be beyond the requested level hold ``+inf``; every
+    other voxel holds exactly the value a full-grid evaluation gives. ``exact_at(index)``
+    evaluates any voxels (an ``(N, 3)`` index tensor) exactly.
     """
 
     box: IndexBox
     sdf: torch.Tensor
+    exact_at: Callable[[torch.Tensor], torch.Tensor] = field(repr=False)
 
     @property
     def slices(self) -> tuple[slice, slice, slice]:
@@ -60,7 +63,7 @@ class DisplacementCache:
 
 def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Grid,
                     displacement: str = "none", noise_seed: int = 0,
-                    device: torch.device | str = "cpu", full: bool = False,
+                    device: torch.device | str = "cpu", full: bool = False, near: float = 0.0,
                     cache: DisplacementCache | None = None) -> Evaluated | None:
     """Evaluate a concrete shape tree placed on ``grid``.
 
@@ -80,13 +83,16 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
         Where to compute.
     full : bool
         Evaluate every voxel instead of the bounding box.
+    near : float
+        Every voxel with ``f <= near`` gets its exact value; others may hold ``+inf`` (0 is
+        enough for labels and for mappers that vanish outside).
     cache : DisplacementCache, optional
         Reused world displacement fields.
 
     Returns
     -------
     Evaluated or None
-        ``None`` when the bounding box misses the grid (the object leaves no voxel).
+        ``None`` when the bounding box misses the grid (no voxel has ``f <= near``).
     """
     device = torch.device(device)
     sdf = compile_tree(tree) if isinstance(tree, dict) else tree
@@ -94,39 +100,42 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
     if sdf.domain_dependent:
         sdf.prepare(domain)
     disp = get_displacement(displacement)
+    # f = f_loc + delta with delta >= -dip, so f <= near needs f_loc <= near + dip
+    level = near + (max(-disp.lower_bound(grid), 0.0) if disp is not None else 0.0)
 
-    def cache_field(d: WorldDisplacement) -> torch.Tensor:
-        return (cache or DisplacementCache()).field(d, grid, device)
+    def displaced(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        if isinstance(disp, GradientNoise):
+            return values + disp.field(domain.local_points(index), noise_seed)
+        if isinstance(disp, WorldDisplacement):
+            world = (cache or DisplacementCache()).field(disp, grid, device)
+            return values + world[index[:, 0], index[:, 1], index[:, 2]]
+        return values
+
+    def exact_at(index: torch.Tensor) -> torch.Tensor:
+        return displaced(sdf(domain.local_points(index)).expand(len(index)), index)
 
     if full:
         box = domain.full_box
     else:
-        level = -disp.lower_bound(grid) if disp is not None else 0.0
-        bounds = sdf.bounds(max(level, 0.0))
+        bounds = sdf.bounds(level)
         box = domain.full_box if bounds is None else domain.world_box(*bounds)
         if box is None:
             return None
     shape = (box[1] - box[0], box[3] - box[2], box[5] - box[4])
-    level = -disp.lower_bound(grid) if disp is not None else 0.0
     if full or not math.isfinite(sdf.lipschitz) or math.prod(shape) < CULL_MIN_VOXELS:
         q = domain.local(box)
         f = sdf(q)
         if isinstance(disp, GradientNoise):
             f = f + disp.field(q, noise_seed)
         f = f.expand(shape).contiguous()
-        out = Evaluated(box, f)
+        out = Evaluated(box, f, exact_at)
         if isinstance(disp, WorldDisplacement):
-            f.add_(cache_field(disp)[out.slices])
+            f.add_((cache or DisplacementCache()).field(disp, grid, device)[out.slices])
         return out
-    # Only voxels with f_loc <= -min(displacement) can end up inside: find them block-wise.
-    index, values = domain.descend(sdf, sdf.lipschitz, box, lambda *_: max(level, 0.0), stop=1)
+    # Only voxels with f_loc <= level can have f <= near: find them block-wise.
+    index, values = domain.descend(sdf, sdf.lipschitz, box, lambda *_: level, stop=1)
     f = torch.full(shape, math.inf, dtype=torch.float32, device=device)
     if len(index):
-        if isinstance(disp, GradientNoise):
-            values = values + disp.field(domain.local_points(index), noise_seed)
-        elif isinstance(disp, WorldDisplacement):
-            field = cache_field(disp)
-            values = values + field[index[:, 0], index[:, 1], index[:, 2]]
         rel = index - torch.tensor([box[0], box[2], box[4]], device=device)
-        f[rel[:, 0], rel[:, 1], rel[:, 2]] = values
-    return Evaluated(box, f)
+        f[rel[:, 0], rel[:, 1], rel[:, 2]] = displaced(values, index)
+    return Evaluated(box, f, exact_at)
