@@ -19,7 +19,7 @@ from fdif_core.displacements import DISPLACEMENTS, NONE, get_displacement
 from fdif_core.grid import Grid
 from fdif_core.mappers import PEAK, get_mapper
 from fdif_core.nodes.mapper import class_mapper
-from fdif_core.objects import DisplacementCache, Evaluated, evaluate_object
+from fdif_core.objects import DisplacementCache, Evaluated, evaluate_object, linear_index
 from fdif_core.placement import Placement, sample_placement
 from fdif_core.presets import ClassEntry, LoadedPreset, Preset, class_table
 from fdif_core.shapes import sample_class
@@ -202,8 +202,8 @@ class Composer:
                 f = evaluated.exact_at(index) if evaluated is not None else \
                     self.evaluate(plan, full=True).exact_at(index)
                 exact += get_mapper(plan.mapper)(f)
-            total[index[:, 0], index[:, 1], index[:, 2]] = \
-                image[index[:, 0], index[:, 1], index[:, 2]] + exact
+            flat = linear_index(index, total.shape)
+            total.view(-1).index_copy_(0, flat, image.view(-1).index_select(0, flat) + exact)
         return total
 
     def _paint(self, painted: list) -> torch.Tensor:

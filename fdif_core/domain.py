@@ -70,7 +70,8 @@ class Domain:
     def local_points(self, index: torch.Tensor) -> Vec3:
         """Local coordinates of the voxels ``index`` (an ``(N, 3)`` long tensor of z, y, x)."""
         xs, ys, zs = self._axes(self.full_box)
-        return self._combine((xs[index[:, 2]], ys[index[:, 1]], zs[index[:, 0]]))
+        return self._combine(tuple(axis.index_select(0, index[:, k].contiguous())
+                                   for axis, k in ((xs, 2), (ys, 1), (zs, 0))))
 
     def world_box(self, lo: np.ndarray, hi: np.ndarray) -> IndexBox | None:
         """Index box of the grid voxels that may lie in the local box ``[lo, hi]``.
@@ -131,14 +132,14 @@ class Domain:
         while True:
             if size == 1:  # drop voxels past the box before the exact evaluation
                 inside = (origins[:, 0] < z1) & (origins[:, 1] < y1) & (origins[:, 2] < x1)
-                origins = origins[inside]
+                origins = origins.index_select(0, inside.nonzero().squeeze(1))
             exact = self._block_values(origins, size, fn).expand(len(origins))
             margin = lip * self._radius(size) + 1e-3
             lower = exact - exact.abs() * 1e-4 - margin
-            survive = lower <= threshold(origins, size, exact)
-            origins = origins[survive]
+            keep = (lower <= threshold(origins, size, exact)).nonzero().squeeze(1)
+            origins = origins.index_select(0, keep)
             if size <= stop or len(origins) == 0:
-                return origins, exact[survive]
+                return origins, exact.index_select(0, keep)
             size //= 2
             children = torch.cartesian_prod(*[torch.tensor([0, size], device=self.device)] * 3)
             origins = (origins[:, None, :] + children[None]).reshape(-1, 3)

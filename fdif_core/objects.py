@@ -26,6 +26,11 @@ from fdif_core.shapes import compile_tree
 CULL_MIN_VOXELS = 4096  # smaller boxes are evaluated whole
 
 
+def linear_index(index: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+    """Flat C-order positions of ``(N, 3)`` voxel indices in an array of ``shape``."""
+    return (index[:, 0] * shape[1] + index[:, 1]) * shape[2] + index[:, 2]
+
+
 @dataclass
 class Evaluated:
     """An object's SDF over an index box of the grid.
@@ -108,7 +113,7 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
             return values + disp.field(domain.local_points(index), noise_seed)
         if isinstance(disp, WorldDisplacement):
             world = (cache or DisplacementCache()).field(disp, grid, device)
-            return values + world[index[:, 0], index[:, 1], index[:, 2]]
+            return values + world.view(-1).index_select(0, linear_index(index, grid.shape))
         return values
 
     def exact_at(index: torch.Tensor) -> torch.Tensor:
@@ -137,5 +142,5 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
     f = torch.full(shape, math.inf, dtype=torch.float32, device=device)
     if len(index):
         rel = index - torch.tensor([box[0], box[2], box[4]], device=device)
-        f[rel[:, 0], rel[:, 1], rel[:, 2]] = displaced(values, index)
+        f.view(-1).index_copy_(0, linear_index(rel, shape), displaced(values, index))
     return Evaluated(box, f, exact_at)

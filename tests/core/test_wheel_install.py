@@ -35,7 +35,7 @@ def test_bundle_in_fresh_wheel_venv_gives_the_same_bytes(tmp_path):
                                 "['purelib'])"], check=True, capture_output=True, text=True)
                 .stdout.strip())
     # the wheel's files, installed by this interpreter's pip; dependencies borrowed read-only
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed",
                     "--prefix", str(venv), str(wheel)], check=True, capture_output=True)
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 
