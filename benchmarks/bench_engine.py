@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_engine.py [--samples 10] [--threads 1] [--preset paper]
+    python benchmarks/bench_engine.py [--samples 20] [--threads 1] [--preset paper]
 
 Run it once with ``--threads 1`` and once with the default thread count (``--threads 0``).
 It reports CPU seconds per sample (process time, all threads), wall seconds per sample and the
@@ -23,7 +23,7 @@ from fdif_core.presets import load_preset
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1, help="torch threads; 0 = default")
     parser.add_argument("--preset", default="paper")
     parser.add_argument("--device", default="cpu")
