@@ -68,6 +68,11 @@ class _Combine(SDF3):
     def __call__(self, q: Vec3) -> torch.Tensor:
         return self._fold([child(q) for child in self.children])
 
+    @property
+    def lipschitz(self) -> float:
+        # min, max and the quadratic smooth versions have partial derivatives >= 0 summing to 1
+        return max(child.lipschitz for child in self.children)
+
 
 class _Union(_Combine):
     def _fold(self, values: list[torch.Tensor]) -> torch.Tensor:

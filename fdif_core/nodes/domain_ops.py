@@ -65,6 +65,10 @@ class Transform(SDF3):
     Exact for rotations, translations and uniform scales; a distance bound otherwise.
     """
 
+    @property
+    def lipschitz(self) -> float:
+        return self.children[0].lipschitz  # sigma_min(M) * child(M^-1 .) keeps the child's constant
+
     def __init__(self, tx: float = 0.0, ty: float = 0.0, tz: float = 0.0, rx: float = 0.0,
                  ry: float = 0.0, rz: float = 0.0, sx: float = 1.0, sy: float = 1.0,
                  sz: float = 1.0, hxy: float = 0.0, hxz: float = 0.0, hyz: float = 0.0,
@@ -205,6 +209,10 @@ class Bend(SDF3):
 class Elongate(SDF3):
     """Exact outside; a bound inside."""
 
+    @property
+    def lipschitz(self) -> float:
+        return self.children[0].lipschitz  # q - clamp(q, -h, h) is 1-Lipschitz
+
     def __init__(self, hx: float = 0.0, hy: float = 0.0, hz: float = 0.0,
                  children: list | None = None) -> None:
         super().__init__(children)
@@ -225,6 +233,10 @@ class Elongate(SDF3):
     params=[ParamSpec("r", "Rounding radius.", 2.0, 0.0)], children=1)
 class Round(SDF3):
     """``f = child - r``."""
+
+    @property
+    def lipschitz(self) -> float:
+        return self.children[0].lipschitz  # f - r
 
     def __init__(self, r: float, children: list | None = None) -> None:
         super().__init__(children)
@@ -247,6 +259,10 @@ class Round(SDF3):
     children=1)
 class Onion(SDF3):
     """``f = |child| - t``, applied ``layers`` times."""
+
+    @property
+    def lipschitz(self) -> float:
+        return self.children[0].lipschitz  # |f| - t keeps the constant
 
     def __init__(self, t: float, layers: int = 1, children: list | None = None) -> None:
         super().__init__(children)
@@ -275,6 +291,10 @@ _FLAG = {"minimum": 0, "maximum": 1, "unit": "flag", "integer": True}
     children=1)
 class Mirror(SDF3):
     """``f(x, y, z) = child(|x|, y, z)`` for each mirrored axis."""
+
+    @property
+    def lipschitz(self) -> float:
+        return self.children[0].lipschitz  # a reflection of the domain is 1-Lipschitz
 
     def __init__(self, x: int = 1, y: int = 0, z: int = 0, children: list | None = None) -> None:
         super().__init__(children)

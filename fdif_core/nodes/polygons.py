@@ -24,6 +24,8 @@ from fdif_core.nodes.registry import ParamSpec, register_node
 class RegularPolygon(SDF2):
     """IQ's ``sdRegularPolygon``: fold into one edge's sector, then a segment distance."""
 
+    lipschitz = 1.0  # exact distance
+
     def __init__(self, r: float, n: int, children: list | None = None) -> None:
         super().__init__(children)
         self.r, self.n = float(r), int(n)
@@ -86,6 +88,11 @@ class TorusSweep(SDF3):
     The twist stretches distances by at most ``L = sqrt(1 + (twist * rp / (R - rp))^2)`` (``rp``
     the profile radius), so dividing by ``L`` keeps the result a distance bound.
     """
+
+    @property
+    def lipschitz(self) -> float:
+        # untwisted: the profile of (sqrt(x^2+z^2) - R, y), a 1-Lipschitz map; twisted: unknown
+        return self.profile2d.lipschitz if not self.twist else math.inf
 
     def __init__(self, R: float, twist: float = 0.0, children: list | None = None) -> None:  # noqa: N803
         super().__init__(children)

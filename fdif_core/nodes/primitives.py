@@ -59,6 +59,8 @@ class Ellipsoid(SDF3):
 class Box(SDF3):
     """IQ's ``sdRoundBox``; the outer size stays ``2 h`` whatever the rounding."""
 
+    lipschitz = 1.0  # exact distance
+
     def __init__(self, hx: float, hy: float, hz: float, r: float = 0.0,
                  children: list | None = None) -> None:
         super().__init__(children)
@@ -84,6 +86,8 @@ class Box(SDF3):
 class Capsule(SDF3):
     """``f = |q - (0, clamp(y, -h, h), 0)| - r``."""
 
+    lipschitz = 1.0  # exact distance
+
     def __init__(self, h: float, r: float, children: list | None = None) -> None:
         super().__init__(children)
         self.h, self.r = float(h), float(r)
@@ -103,6 +107,8 @@ class Capsule(SDF3):
     params=[ParamSpec("r", "Radius.", 8.0, 0.0), ParamSpec("h", "Half-height.", 10.0, 0.0)])
 class Cylinder(SDF3):
     """IQ's ``sdCappedCylinder``."""
+
+    lipschitz = 1.0  # exact distance
 
     def __init__(self, r: float, h: float, children: list | None = None) -> None:
         super().__init__(children)
@@ -126,6 +132,8 @@ class Cylinder(SDF3):
             ParamSpec("h", "Half-height.", 10.0, 1e-6)])
 class Frustum(SDF3):
     """IQ's ``sdCappedCone(p, h, r1, r2)``."""
+
+    lipschitz = 1.0  # exact distance
 
     def __init__(self, r1: float, r2: float, h: float, children: list | None = None) -> None:
         super().__init__(children)
@@ -159,6 +167,8 @@ class Frustum(SDF3):
 class Torus(SDF3):
     """``f = |(sqrt(x^2 + z^2) - R, y)| - r``."""
 
+    lipschitz = 1.0  # exact distance
+
     def __init__(self, R: float, r: float, children: list | None = None) -> None:  # noqa: N803
         super().__init__(children)
         self.R, self.r = float(R), float(r)
@@ -178,6 +188,8 @@ class Torus(SDF3):
     params=[ParamSpec("s", "Vertex distance from the centre.", 10.0, 0.0)])
 class Octahedron(SDF3):
     """IQ's exact ``sdOctahedron`` (compare ``octahedron_bound``, the reference's scaled bound)."""
+
+    lipschitz = 1.0  # exact distance
 
     def __init__(self, s: float, children: list | None = None) -> None:
         super().__init__(children)

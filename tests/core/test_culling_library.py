@@ -1,0 +1,101 @@
+"""Culled evaluation (which trusts each kind's Lipschitz bound) equals full-grid evaluation for
+the library classes and for every kind that declares a finite bound."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from fdif_core.grid import Grid
+from fdif_core.library import shape_library
+from fdif_core.nodes import NODE_KINDS
+from fdif_core.objects import evaluate_object
+from fdif_core.placement import sample_placement
+from fdif_core.shapes import compile_tree, sample_class
+
+GRID = Grid.reference((48, 48, 48))
+
+
+def leaf(kind: str, **params) -> dict:
+    return {"kind": kind, "params": params, "children": []}
+
+
+def node(kind: str, children: list, **params) -> dict:
+    return {"kind": kind, "params": params, "children": children}
+
+
+TREES = {
+    "box": leaf("box", hx=9.0, hy=5.0, hz=7.0, r=1.5),
+    "capsule": leaf("capsule", h=9.0, r=4.0),
+    "cylinder": leaf("cylinder", r=7.0, h=9.0),
+    "frustum": leaf("frustum", r1=8.0, r2=3.0, h=9.0),
+    "torus": leaf("torus", R=10.0, r=3.0),
+    "octahedron": leaf("octahedron", s=11.0),
+    "smooth_union": node("smooth_union", [leaf("torus", R=10.0, r=3.0),
+                                          leaf("capsule", h=9.0, r=4.0)], k=4.0),
+    "difference": node("difference", [leaf("box", hx=9.0, hy=9.0, hz=9.0),
+                                      leaf("sphere", r=10.0)]),
+    "smooth_intersection": node("smooth_intersection", [leaf("box", hx=9.0, hy=9.0, hz=9.0),
+                                                        leaf("sphere", r=11.0)], k=3.0),
+    "transform": node("transform", [leaf("box", hx=8.0, hy=4.0, hz=6.0)], rx=0.4, rz=1.1,
+                      sx=1.3, sy=0.7, hxy=0.3),
+    "round": node("round", [leaf("box", hx=6.0, hy=6.0, hz=3.0)], r=2.0),
+    "onion": node("onion", [leaf("sphere", r=12.0)], t=1.5),
+    "mirror": node("mirror", [node("transform", [leaf("torus", R=6.0, r=2.0)], tx=5.0)]),
+    "elongate": node("elongate", [leaf("sphere", r=5.0)], hx=6.0, hz=3.0),
+    "torus_sweep": node("torus_sweep", [leaf("regular_polygon", r=3.0, n=5)], R=10.0),
+    "extrude_regular": node("extrude", [leaf("regular_polygon", r=8.0, n=6)], height=14.0,
+                            profile="cone", s2=0.4),
+}
+
+
+def assert_culled_equals_full(tree, placement, displacement="none", seed=0):
+    full = evaluate_object(tree, placement, GRID, displacement, seed, full=True).sdf
+    part = evaluate_object(tree, placement, GRID, displacement, seed)
+    boxed = torch.full_like(full, math.inf)
+    if part is not None:
+        boxed[part.slices] = part.sdf
+    assert torch.equal(boxed <= 0, full <= 0)
+    finite = torch.isfinite(boxed)
+    assert torch.allclose(boxed[finite], full[finite], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(TREES))
+def test_declared_kinds_cull_exactly(name):
+    tree = TREES[name]
+    assert math.isfinite(compile_tree(tree).lipschitz)  # the bound is declared and used
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        assert_culled_equals_full(tree, sample_placement(rng, GRID), "turbulence")
+
+
+def test_every_finite_bound_kind_is_covered():
+    finite = {name for name, tree in TREES.items() if math.isfinite(compile_tree(tree).lipschitz)}
+    kinds = set()
+
+    def walk(t):
+        kinds.add(t["kind"])
+        for child in t["children"]:
+            walk(child)
+
+    for name in finite:
+        walk(TREES[name])
+    assert {"box", "capsule", "cylinder", "frustum", "torus", "octahedron", "smooth_union",
+            "difference", "transform", "round", "onion", "mirror", "elongate", "torus_sweep",
+            "regular_polygon"} <= kinds
+    assert kinds <= set(NODE_KINDS)
+
+
+def test_library_classes_cull_exactly():
+    lib = shape_library()
+    rng = np.random.default_rng(9)
+    classes = [c for c in lib.classes.values() if c.fdif_id is None]
+    assert len(classes) >= 8
+    for shape in classes:
+        for disp in ("none", "gradient_noise", "ridge_coarse"):
+            _, tree = sample_class(shape, rng, GRID.size)
+            assert_culled_equals_full(tree, sample_placement(rng, GRID), disp,
+                                      int(rng.integers(0, 100)))
