@@ -149,33 +149,33 @@ class Composer:
         grid_shape = self.grid.shape
         image = torch.zeros(grid_shape, dtype=torch.float32, device=self.device)
         halo = torch.zeros_like(image)
-        omitted = torch.zeros_like(image)
-        halos: list[tuple[Evaluated, ObjectPlan]] = []
-        painted: list[tuple[Evaluated, torch.Tensor, int, ObjectPlan]] = []
+        near_count = torch.zeros(grid_shape, dtype=torch.int32, device=self.device)
+        halos: list[tuple[Evaluated | None, ObjectPlan]] = []
+        painted: list[tuple[torch.Tensor, int, ObjectPlan]] = []
         metadata = []
         for plan in plans:
             mapper = get_mapper(plan.mapper)
             evaluated = self.evaluate(plan, near=HALO_NEAR if mapper.has_halo else 0.0)
             meta = plan.metadata()
             metadata.append(meta)
+            if mapper.has_halo:
+                halos.append((evaluated, plan))
             if evaluated is None:
                 meta["volume"] = 0
-                if mapper.has_halo:  # its whole halo is beyond HALO_NEAR
-                    omitted += mapper.bound_beyond(HALO_NEAR)
-                    halos.append((None, plan))
                 continue
-            inside = evaluated.sdf <= 0
-            volume = int(inside.sum())
-            meta["volume"] = volume
-            (halo if mapper.has_halo else image)[evaluated.slices] += mapper(evaluated.sdf)
+            inside = evaluated.index.masked_select(evaluated.values <= 0)
+            meta["volume"] = len(inside)
+            target = halo if mapper.has_halo else image
+            target.view(-1).index_add_(0, evaluated.index, mapper(evaluated.values))
             if mapper.has_halo:
-                far = torch.full_like(image, mapper.bound_beyond(HALO_NEAR))
-                far[evaluated.slices].masked_fill_(torch.isfinite(evaluated.sdf), 0.0)
-                omitted += far
-                halos.append((evaluated, plan))
-            if volume:
-                painted.append((evaluated, inside, volume, plan))
+                near_count.view(-1).index_add_(0, evaluated.index,
+                                               torch.ones_like(evaluated.index, dtype=torch.int32))
+            if len(inside):
+                painted.append((inside, len(inside), plan))
         if halos:
+            # a halo object is beyond HALO_NEAR wherever it was not evaluated
+            bound = max(get_mapper(plan.mapper).bound_beyond(HALO_NEAR) for _, plan in halos)
+            omitted = (len(halos) - near_count).float() * bound
             image = self.resolve_halos(image, halo, omitted, halos)
         image = image.clamp_(0, PEAK).to(torch.uint8)
         label = self._paint(painted)
@@ -209,16 +209,15 @@ class Composer:
     def _paint(self, painted: list) -> torch.Tensor:
         policy = self.preset.overlap
         if policy == "smaller_wins":
-            painted = sorted(painted, key=lambda p: -p[2])  # stable: ties keep object order
+            painted = sorted(painted, key=lambda p: -p[1])  # stable: ties keep object order
         elif policy == "larger_wins":
-            painted = sorted(painted, key=lambda p: p[2])
+            painted = sorted(painted, key=lambda p: p[1])
         tasks = 1 if self.vocab is None else len(self.vocab)
         label = torch.zeros((*self.grid.shape, tasks), dtype=torch.int32, device=self.device)
-        for evaluated, inside, _, plan in painted:
+        flat = label.view(-1, tasks)
+        for inside, _, plan in painted:
             values = [plan.entry.id] if self.vocab is None else task_ids(plan, self.vocab)
-            region = label[evaluated.slices]
-            for t, value in enumerate(values):
-                region[..., t].masked_fill_(inside, value)
+            flat[inside] = torch.tensor(values, dtype=torch.int32, device=self.device)
         return label[..., 0] if self.vocab is None else label
 
     def sample(self, seed: int, index: int) -> Sample:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from fdif_core.nodes.base import Vec3, apply_linear
 
 IndexBox = tuple[int, int, int, int, int, int]  # z0, z1, y0, y1, x0, x1 (half-open)
 BLOCK = 8
+VOXEL_CHUNK = 65536  # voxels evaluated per call at the last level (stays in cache)
 LIPSCHITZ_SAFETY = 1.05  # margin on node Lipschitz bounds; correctness never hinges on 1.0
 
 
@@ -67,11 +69,45 @@ class Domain:
         xs, ys, zs = self._axes(box or self.full_box)
         return self._combine((xs.view(1, 1, -1), ys.view(1, -1, 1), zs.view(-1, 1, 1)))
 
+    @cached_property
+    def _tables(self) -> list[list[tuple[int, torch.Tensor]]]:
+        """Per local component, the non-zero terms ``A_ij (p_j - t_j)`` along each world axis.
+
+        ``q_i`` of a voxel is the sum of its entries in these 1D tables, in the order
+        :func:`apply_linear` adds them, so gathered coordinates are bitwise those of
+        :meth:`local`.
+        """
+        axes = self._axes(self.full_box)
+        tables = []
+        for i in range(3):
+            terms = []
+            for j in range(3):
+                a = float(self.A[i, j])
+                if a != 0.0:
+                    terms.append((j, axes[j] if a == 1.0 else axes[j] * a))
+            tables.append(terms)
+        return tables
+
+    def _gather(self, ix: torch.Tensor, iy: torch.Tensor, iz: torch.Tensor) -> Vec3:
+        """Local coordinates from broadcastable x, y, z voxel index tensors."""
+        index = (ix, iy, iz)
+        out = []
+        for terms in self._tables:
+            acc = None
+            for j, table in terms:
+                term = table.index_select(0, index[j].reshape(-1)).view(index[j].shape)
+                acc = term if acc is None else acc + term
+            out.append(acc if acc is not None else torch.zeros((), device=self.device))
+        return tuple(out)
+
     def local_points(self, index: torch.Tensor) -> Vec3:
         """Local coordinates of the voxels ``index`` (an ``(N, 3)`` long tensor of z, y, x)."""
-        xs, ys, zs = self._axes(self.full_box)
-        return self._combine(tuple(axis.index_select(0, index[:, k].contiguous())
-                                   for axis, k in ((xs, 2), (ys, 1), (zs, 0))))
+        return self._gather(index[:, 2], index[:, 1], index[:, 0])
+
+    def unravel(self, flat: torch.Tensor) -> torch.Tensor:
+        """``(N, 3)`` voxel indices (z, y, x) of flat C-order grid positions."""
+        _, h, w = self.grid.shape
+        return torch.stack((flat // (h * w), flat // w % h, flat % w), dim=1)
 
     def world_box(self, lo: np.ndarray, hi: np.ndarray) -> IndexBox | None:
         """Index box of the grid voxels that may lie in the local box ``[lo, hi]``.
@@ -98,30 +134,72 @@ class Domain:
     def _block_values(self, origins: torch.Tensor, size: int,
                       fn: Callable[[Vec3], torch.Tensor]) -> torch.Tensor:
         """``fn`` at the centres of blocks of ``size`` voxels starting at ``origins`` (M, 3)."""
-        if size == 1:
-            return fn(self.local_points(origins))
         offsets = []
         for comp, axis in ((0, 2), (1, 1), (2, 0)):  # x, y, z: translation index, grid axis
             start, step = self.grid.start[axis], self.grid.step[axis]
             first = start + (size - 1) / 2 * step - float(self.t[comp])
             offsets.append(origins[:, axis].to(torch.float32) * step + first)
-        return fn(self._combine(tuple(offsets)))
+        return fn(self._combine(tuple(offsets))).expand(len(origins))
 
     def _radius(self, size: int) -> float:
         return 0.5 * (size - 1) * math.sqrt(sum(s * s for s in self.grid.step))
 
-    def descend(self, fn: Callable[[Vec3], torch.Tensor], lipschitz: float, box: IndexBox,
-                threshold: Callable[[torch.Tensor, int, torch.Tensor], float],
-                stop: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-        """Branch and bound over blocks of 8, 4, 2 … ``stop`` voxels inside ``box``.
+    def _voxels(self, origins: torch.Tensor, box: IndexBox, fn: Callable[[Vec3], torch.Tensor],
+                threshold: Callable[[torch.Tensor | None, int, torch.Tensor], float]
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact values of the voxels of 2-blocks at ``origins`` that lie in ``box``.
 
-        At each level ``fn`` is evaluated at the block centres; a block survives when its
-        lower bound (centre value minus Lipschitz constant times block radius, minus a
+        Returns the flat grid positions and values of those with value ``<= threshold``.
+        The voxels of a block are laid out ``(M, 2, 2, 2)`` so coordinates are gathered per
+        block axis and broadcast, and work goes in chunks that stay in cache.
+        """
+        _, z1, _, y1, _, x1 = box
+        d, h, w = self.grid.shape
+        pair = torch.arange(2, device=self.device)
+        child = (pair.view(2, 1, 1) * (h * w) + pair.view(1, 2, 1) * w + pair.view(1, 1, 2)).view(-1)
+        flats, values = [], []
+        for chunk in origins.split(VOXEL_CHUNK // 8):
+            m = len(chunk)
+            iz = chunk[:, 0:1] + pair
+            iy = chunk[:, 1:2] + pair
+            ix = chunk[:, 2:3] + pair
+            q = self._gather(ix.clamp_max(w - 1).view(m, 1, 1, 2),
+                             iy.clamp_max(h - 1).view(m, 1, 2, 1),
+                             iz.clamp_max(d - 1).view(m, 2, 1, 1))
+            f = fn(q).expand(m, 2, 2, 2)
+            keep = f <= threshold(None, 1, f)
+            if bool((iz[:, 1] >= z1).any() | (iy[:, 1] >= y1).any() | (ix[:, 1] >= x1).any()):
+                keep &= ((iz < z1).view(m, 2, 1, 1) & (iy < y1).view(m, 1, 2, 1)
+                         & (ix < x1).view(m, 1, 1, 2))
+            sel = keep.view(-1).nonzero().squeeze(1)
+            base = (chunk[:, 0] * h + chunk[:, 1]) * w + chunk[:, 2]
+            flats.append(base.index_select(0, sel // 8) + child.index_select(0, sel % 8))
+            values.append(f.reshape(-1).index_select(0, sel))
+        if not flats:
+            empty = torch.zeros(0, device=self.device)
+            return empty.long(), empty
+        return torch.cat(flats), torch.cat(values)
+
+    def descend(self, fn: Callable[[Vec3], torch.Tensor], lipschitz: float, box: IndexBox,
+                threshold: Callable[[torch.Tensor | None, int, torch.Tensor], float]
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Branch and bound over blocks of 8, 4 and 2 voxels inside ``box``, then voxels.
+
+        At each block level ``fn`` is evaluated at the block centres; a block survives when
+        its lower bound (centre value minus Lipschitz constant times block radius, minus a
         float32 slack) is at most ``threshold(origins, size, values)``. Survivors are split in
-        eight. Returns the origins (M, 3) of the surviving blocks of size ``stop`` and ``fn`` at
-        their centres (for ``stop == 1``: exactly the full-grid values of those voxels).
+        eight. The voxels of the surviving 2-blocks that lie in ``box`` are evaluated exactly
+        (bitwise the full-grid values) and kept where ``value <= threshold(None, 1, values)``;
+        ``values`` there may also hold voxels just past the box (indices clamped to the grid).
         Blocks may reach past the box; centres there are still points of space, so their
-        bounds hold, and voxels past the box are dropped at the last level.
+        bounds hold.
+
+        Returns
+        -------
+        flat : Tensor
+            Flat C-order grid positions (N,) of the kept voxels.
+        values : Tensor
+            ``fn`` at those voxels.
         """
         z0, z1, y0, y1, x0, x1 = box
         lip = LIPSCHITZ_SAFETY * lipschitz * float(np.linalg.norm(self.A, 2))
@@ -130,16 +208,13 @@ class Domain:
         origins = torch.cartesian_prod(*ranges).view(-1, 3)
         size = BLOCK
         while True:
-            if size == 1:  # drop voxels past the box before the exact evaluation
-                inside = (origins[:, 0] < z1) & (origins[:, 1] < y1) & (origins[:, 2] < x1)
-                origins = origins.index_select(0, inside.nonzero().squeeze(1))
-            exact = self._block_values(origins, size, fn).expand(len(origins))
+            exact = self._block_values(origins, size, fn)
             margin = lip * self._radius(size) + 1e-3
             lower = exact - exact.abs() * 1e-4 - margin
             keep = (lower <= threshold(origins, size, exact)).nonzero().squeeze(1)
             origins = origins.index_select(0, keep)
-            if size <= stop or len(origins) == 0:
-                return origins, exact.index_select(0, keep)
+            if size == 2:
+                return self._voxels(origins, box, fn, threshold)
             size //= 2
             children = torch.cartesian_prod(*[torch.tensor([0, size], device=self.device)] * 3)
             origins = (origins[:, None, :] + children[None]).reshape(-1, 3)
@@ -157,7 +232,7 @@ class Domain:
         upper = torch.tensor(self.grid.shape, device=self.device) - 1
         best = math.inf
 
-        def threshold(origins: torch.Tensor, size: int, values: torch.Tensor) -> float:
+        def threshold(origins: torch.Tensor | None, size: int, values: torch.Tensor) -> float:
             nonlocal best
             if size == 1:
                 best = min(best, float(values.min()))
@@ -167,5 +242,5 @@ class Domain:
                 best = min(best, float(fn(self.local_points(voxel)).min()))
             return best
 
-        self.descend(fn, lipschitz, self.full_box, threshold, stop=1)
+        self.descend(fn, lipschitz, self.full_box, threshold)
         return best

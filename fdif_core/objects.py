@@ -33,21 +33,32 @@ def linear_index(index: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tens
 
 @dataclass
 class Evaluated:
-    """An object's SDF over an index box of the grid.
+    """An object's SDF over an index box of the grid, stored sparsely.
 
-    Voxels that block culling proved to be beyond the requested level hold ``+inf``; every
-    other voxel holds exactly the value a full-grid evaluation gives. ``exact_at(index)``
-    evaluates any voxels (an ``(N, 3)`` index tensor) exactly.
+    ``index`` holds flat C-order grid positions inside ``box`` and ``values`` the SDF there,
+    exactly as a full-grid evaluation gives it; every voxel of the box not listed was proved
+    to be beyond the requested level. ``exact_at(index)`` evaluates any voxels (an ``(N, 3)``
+    index tensor) exactly.
     """
 
     box: IndexBox
-    sdf: torch.Tensor
+    index: torch.Tensor
+    values: torch.Tensor
+    grid_shape: tuple[int, int, int]
     exact_at: Callable[[torch.Tensor], torch.Tensor] = field(repr=False)
 
     @property
     def slices(self) -> tuple[slice, slice, slice]:
         z0, z1, y0, y1, x0, x1 = self.box
         return slice(z0, z1), slice(y0, y1), slice(x0, x1)
+
+    @property
+    def sdf(self) -> torch.Tensor:
+        """The box as a dense tensor, ``+inf`` at the voxels that were not evaluated."""
+        grid = torch.full(self.grid_shape, math.inf, dtype=self.values.dtype,
+                          device=self.values.device)
+        grid.view(-1).index_copy_(0, self.index, self.values)
+        return grid[self.slices].contiguous()
 
 
 class DisplacementCache:
@@ -108,16 +119,17 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
     # f = f_loc + delta with delta >= -dip, so f <= near needs f_loc <= near + dip
     level = near + (max(-disp.lower_bound(grid), 0.0) if disp is not None else 0.0)
 
-    def displaced(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    def displaced(values: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
         if isinstance(disp, GradientNoise):
-            return values + disp.field(domain.local_points(index), noise_seed)
+            return values + disp.field(domain.local_points(domain.unravel(flat)), noise_seed)
         if isinstance(disp, WorldDisplacement):
             world = (cache or DisplacementCache()).field(disp, grid, device)
-            return values + world.view(-1).index_select(0, linear_index(index, grid.shape))
+            return values + world.view(-1).index_select(0, flat)
         return values
 
     def exact_at(index: torch.Tensor) -> torch.Tensor:
-        return displaced(sdf(domain.local_points(index)).expand(len(index)), index)
+        values = sdf(domain.local_points(index)).expand(len(index))
+        return displaced(values, linear_index(index, grid.shape))
 
     if full:
         box = domain.full_box
@@ -126,21 +138,21 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
         box = domain.full_box if bounds is None else domain.world_box(*bounds)
         if box is None:
             return None
-    shape = (box[1] - box[0], box[3] - box[2], box[5] - box[4])
-    if full or not math.isfinite(sdf.lipschitz) or math.prod(shape) < CULL_MIN_VOXELS:
-        q = domain.local(box)
-        f = sdf(q)
-        if isinstance(disp, GradientNoise):
-            f = f + disp.field(q, noise_seed)
-        f = f.expand(shape).contiguous()
-        out = Evaluated(box, f, exact_at)
-        if isinstance(disp, WorldDisplacement):
-            f.add_((cache or DisplacementCache()).field(disp, grid, device)[out.slices])
-        return out
+    z0, z1, y0, y1, x0, x1 = box
+    if full or not math.isfinite(sdf.lipschitz) or (z1 - z0) * (y1 - y0) * (x1 - x0) < CULL_MIN_VOXELS:
+        f = sdf(domain.local(box)).expand(z1 - z0, y1 - y0, x1 - x0)
+        index = _box_index(box, grid.shape, device)
+        return Evaluated(box, index, displaced(f.reshape(-1), index), grid.shape, exact_at)
     # Only voxels with f_loc <= level can have f <= near: find them block-wise.
-    index, values = domain.descend(sdf, sdf.lipschitz, box, lambda *_: level, stop=1)
-    f = torch.full(shape, math.inf, dtype=torch.float32, device=device)
-    if len(index):
-        rel = index - torch.tensor([box[0], box[2], box[4]], device=device)
-        f.view(-1).index_copy_(0, linear_index(rel, shape), displaced(values, index))
-    return Evaluated(box, f, exact_at)
+    index, values = domain.descend(sdf, sdf.lipschitz, box, lambda *_: level)
+    return Evaluated(box, index, displaced(values, index), grid.shape, exact_at)
+
+
+def _box_index(box: IndexBox, shape: tuple[int, int, int], device: torch.device) -> torch.Tensor:
+    """Flat C-order grid positions of every voxel of ``box``."""
+    z0, z1, y0, y1, x0, x1 = box
+    _, h, w = shape
+    z = torch.arange(z0, z1, device=device).view(-1, 1, 1) * (h * w)
+    y = torch.arange(y0, y1, device=device).view(1, -1, 1) * w
+    x = torch.arange(x0, x1, device=device).view(1, 1, -1)
+    return (z + y + x).reshape(-1)
