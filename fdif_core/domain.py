@@ -20,6 +20,9 @@ from fdif_core.grid import Grid
 from fdif_core.nodes.base import Vec3, apply_linear
 
 IndexBox = tuple[int, int, int, int, int, int]  # z0, z1, y0, y1, x0, x1 (half-open)
+# threshold(origins or None, block size, values) -> a number or one per block / voxel
+Threshold = Callable[[torch.Tensor | None, int, torch.Tensor], 'float | torch.Tensor']
+Offset = Callable[[torch.Tensor], torch.Tensor]  # values added at flat grid positions
 BLOCK = 8
 VOXEL_CHUNK = 65536  # voxels evaluated per call at the last level (stays in cache)
 LIPSCHITZ_SAFETY = 1.05  # margin on node Lipschitz bounds; correctness never hinges on 1.0
@@ -145,65 +148,71 @@ class Domain:
         return 0.5 * (size - 1) * math.sqrt(sum(s * s for s in self.grid.step))
 
     def _voxels(self, origins: torch.Tensor, box: IndexBox, fn: Callable[[Vec3], torch.Tensor],
-                threshold: Callable[[torch.Tensor | None, int, torch.Tensor], float]
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+                threshold: Threshold, offset: Offset | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact values of the voxels of 2-blocks at ``origins`` that lie in ``box``.
 
-        Returns the flat grid positions and values of those with value ``<= threshold``.
-        The voxels of a block are laid out ``(M, 2, 2, 2)`` so coordinates are gathered per
-        block axis and broadcast, and work goes in chunks that stay in cache.
+        Returns the flat grid positions and values (``fn`` plus ``offset``) of those with
+        value ``<= threshold``. The voxels are laid out ``(2, 2, 2, M)`` (offset in the block,
+        then block), so coordinates are gathered per block axis and broadcast along a long
+        contiguous last dimension, and work goes in chunks that stay in cache.
         """
-        _, z1, _, y1, _, x1 = box
+        z0, z1, y0, y1, x0, x1 = box
         d, h, w = self.grid.shape
-        pair = torch.arange(2, device=self.device)
-        child = (pair.view(2, 1, 1) * (h * w) + pair.view(1, 2, 1) * w + pair.view(1, 1, 2)).view(-1)
+        pair = torch.arange(2, device=self.device).view(2, 1)
+        child = (pair.view(2, 1, 1) * (h * w) + pair.view(1, 2, 1) * w + pair.view(1, 1, 2))
         flats, values = [], []
         for chunk in origins.split(VOXEL_CHUNK // 8):
             m = len(chunk)
-            iz = chunk[:, 0:1] + pair
-            iy = chunk[:, 1:2] + pair
-            ix = chunk[:, 2:3] + pair
-            q = self._gather(ix.clamp_max(w - 1).view(m, 1, 1, 2),
-                             iy.clamp_max(h - 1).view(m, 1, 2, 1),
-                             iz.clamp_max(d - 1).view(m, 2, 1, 1))
-            f = fn(q).expand(m, 2, 2, 2)
-            keep = f <= threshold(None, 1, f)
-            if bool((iz[:, 1] >= z1).any() | (iy[:, 1] >= y1).any() | (ix[:, 1] >= x1).any()):
-                keep &= ((iz < z1).view(m, 2, 1, 1) & (iy < y1).view(m, 1, 2, 1)
-                         & (ix < x1).view(m, 1, 1, 2))
-            sel = keep.view(-1).nonzero().squeeze(1)
+            iz, iy, ix = (chunk[:, k] + pair for k in range(3))  # (2, m) each
+            q = self._gather(ix.clamp_max(w - 1).view(1, 1, 2, m),
+                             iy.clamp_max(h - 1).view(1, 2, 1, m),
+                             iz.clamp_max(d - 1).view(2, 1, 1, m))
+            f = fn(q).expand(2, 2, 2, m).reshape(-1)
             base = (chunk[:, 0] * h + chunk[:, 1]) * w + chunk[:, 2]
-            flats.append(base.index_select(0, sel // 8) + child.index_select(0, sel % 8))
-            values.append(f.reshape(-1).index_select(0, sel))
+            flat = None
+            if offset is not None:
+                flat = (child.view(8, 1) + base).view(-1).clamp_max_(d * h * w - 1)
+                f = f + offset(flat)
+            keep = f <= threshold(None, 1, f)
+            if bool((iz[1] >= z1).any() | (iy[1] >= y1).any() | (ix[1] >= x1).any()
+                    | (iz[0] < z0).any() | (iy[0] < y0).any() | (ix[0] < x0).any()):
+                keep &= (((iz >= z0) & (iz < z1)).view(2, 1, 1, m)
+                         & ((iy >= y0) & (iy < y1)).view(1, 2, 1, m)
+                         & ((ix >= x0) & (ix < x1)).view(1, 1, 2, m)).view(-1)
+            sel = keep.nonzero().squeeze(1)
+            flats.append(flat.index_select(0, sel) if flat is not None else
+                         base.index_select(0, sel % m) + child.view(-1).index_select(0, sel // m))
+            values.append(f.index_select(0, sel))
         if not flats:
             empty = torch.zeros(0, device=self.device)
             return empty.long(), empty
         return torch.cat(flats), torch.cat(values)
 
     def descend(self, fn: Callable[[Vec3], torch.Tensor], lipschitz: float, box: IndexBox,
-                threshold: Callable[[torch.Tensor | None, int, torch.Tensor], float]
+                threshold: Threshold, offset: Offset | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Branch and bound over blocks of 8, 4 and 2 voxels inside ``box``, then voxels.
+        """Branch and bound over blocks of 8, 4 and 2 voxels covering ``box``, then voxels.
 
-        At each block level ``fn`` is evaluated at the block centres; a block survives when
-        its lower bound (centre value minus Lipschitz constant times block radius, minus a
-        float32 slack) is at most ``threshold(origins, size, values)``. Survivors are split in
-        eight. The voxels of the surviving 2-blocks that lie in ``box`` are evaluated exactly
-        (bitwise the full-grid values) and kept where ``value <= threshold(None, 1, values)``;
-        ``values`` there may also hold voxels just past the box (indices clamped to the grid).
-        Blocks may reach past the box; centres there are still points of space, so their
-        bounds hold.
+        Blocks are aligned to multiples of their size in the grid. At each block level ``fn``
+        is evaluated at the block centres; a block survives when its lower bound (centre value
+        minus Lipschitz constant times block radius, minus a float32 slack) is at most
+        ``threshold(origins, size, values)`` (a number or one per block). Survivors are split
+        in eight. The voxels of the surviving 2-blocks that lie in ``box`` are evaluated
+        exactly (bitwise the full-grid values), ``offset(flat)`` is added when given, and
+        they are kept where ``value <= threshold(None, 1, values)``; ``values`` there may also
+        hold voxels just past the box. Block centres past the box are still points of space,
+        so their bounds hold.
 
         Returns
         -------
         flat : Tensor
             Flat C-order grid positions (N,) of the kept voxels.
         values : Tensor
-            ``fn`` at those voxels.
+            ``fn`` (plus ``offset``) at those voxels.
         """
         z0, z1, y0, y1, x0, x1 = box
         lip = LIPSCHITZ_SAFETY * lipschitz * float(np.linalg.norm(self.A, 2))
-        ranges = [torch.arange(lo, hi, BLOCK, device=self.device) for lo, hi in
+        ranges = [torch.arange(lo - lo % BLOCK, hi, BLOCK, device=self.device) for lo, hi in
                   ((z0, z1), (y0, y1), (x0, x1))]
         origins = torch.cartesian_prod(*ranges).view(-1, 3)
         size = BLOCK
@@ -214,7 +223,7 @@ class Domain:
             keep = (lower <= threshold(origins, size, exact)).nonzero().squeeze(1)
             origins = origins.index_select(0, keep)
             if size == 2:
-                return self._voxels(origins, box, fn, threshold)
+                return self._voxels(origins, box, fn, threshold, offset)
             size //= 2
             children = torch.cartesian_prod(*[torch.tensor([0, size], device=self.device)] * 3)
             origins = (origins[:, None, :] + children[None]).reshape(-1, 3)

@@ -62,10 +62,12 @@ class Evaluated:
 
 
 class DisplacementCache:
-    """Full-grid fields of the world-space displacements, computed once per grid and device."""
+    """Full-grid fields of the world-space displacements, computed once per grid and device,
+    and their minima over the grid-aligned blocks the culling descends through."""
 
     def __init__(self) -> None:
         self._fields: dict[tuple, torch.Tensor] = {}
+        self._minima: dict[tuple, torch.Tensor] = {}
 
     def field(self, disp: WorldDisplacement, grid: Grid, device: torch.device) -> torch.Tensor:
         key = (disp.key, grid, str(device))
@@ -75,6 +77,24 @@ class DisplacementCache:
             z = grid.axis(0, device).view(-1, 1, 1)
             self._fields[key] = disp.field(x, y, z, grid).expand(grid.shape).contiguous()
         return self._fields[key]
+
+    def block_minima(self, disp: WorldDisplacement, grid: Grid, device: torch.device,
+                     size: int) -> torch.Tensor:
+        """Minimum of the field over each block of ``size``³ voxels starting at multiples of
+        ``size`` (blocks at the far faces are cut by the grid), shape ``ceil(shape / size)``."""
+        key = (disp.key, grid, str(device), size)
+        if key not in self._minima:
+            field = self.field(disp, grid, device)
+            self._minima[key] = -torch.nn.functional.max_pool3d(
+                -field[None, None], size, size, ceil_mode=True)[0, 0]
+        return self._minima[key]
+
+
+def _block_lookup(minima: torch.Tensor, origins: torch.Tensor, size: int) -> torch.Tensor:
+    """Entries of ``minima`` for blocks of ``size`` at grid-aligned ``origins`` (M, 3)."""
+    _, h, w = minima.shape
+    cell = origins // size
+    return minima.view(-1).index_select(0, (cell[:, 0] * h + cell[:, 1]) * w + cell[:, 2])
 
 
 def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Grid,
@@ -143,7 +163,19 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
         f = sdf(domain.local(box)).expand(z1 - z0, y1 - y0, x1 - x0)
         index = _box_index(box, grid.shape, device)
         return Evaluated(box, index, displaced(f.reshape(-1), index), grid.shape, exact_at)
-    # Only voxels with f_loc <= level can have f <= near: find them block-wise.
+    # Only voxels with f <= near matter: find them block-wise.
+    if isinstance(disp, WorldDisplacement):  # its value at every voxel is known
+        cache = cache or DisplacementCache()
+        world = cache.field(disp, grid, device).view(-1)
+
+        def threshold(origins: torch.Tensor | None, size: int, _: torch.Tensor):
+            if origins is None:
+                return near
+            return near - _block_lookup(cache.block_minima(disp, grid, device, size), origins, size)
+
+        index, values = domain.descend(sdf, sdf.lipschitz, box, threshold,
+                                       lambda flat: world.index_select(0, flat))
+        return Evaluated(box, index, values, grid.shape, exact_at)
     index, values = domain.descend(sdf, sdf.lipschitz, box, lambda *_: level)
     return Evaluated(box, index, displaced(values, index), grid.shape, exact_at)
 
