@@ -24,7 +24,7 @@ from fdif_core.placement import Placement, sample_placement
 from fdif_core.presets import ClassEntry, LoadedPreset, Preset, class_table
 from fdif_core.shapes import sample_class
 
-HALO_NEAR = 20.0  # halos are evaluated exactly where f <= HALO_NEAR
+HALO_NEAR = 12.0  # halos are evaluated exactly where f <= HALO_NEAR
 FLOAT_SLACK = 1e-3  # covers float32 rounding of sums below 128 (ulp 7.6e-6 at 128)
 
 
@@ -163,7 +163,8 @@ class Composer:
             if evaluated is None:
                 meta["volume"] = 0
                 continue
-            inside = evaluated.index.masked_select(evaluated.values <= 0)
+            in_mask = evaluated.values <= 0
+            inside = evaluated.index if bool(in_mask.all()) else evaluated.index.masked_select(in_mask)
             meta["volume"] = len(inside)
             target = halo if mapper.has_halo else image
             target.view(-1).index_add_(0, evaluated.index, mapper(evaluated.values))

@@ -124,7 +124,11 @@ class Extrude(SDF3):
         return self.onion_ratio > 0
 
     def scale(self, a: torch.Tensor) -> torch.Tensor | None:
-        """Cross-section scale s(a) before clamping, or ``None`` for the plain profile."""
+        """Cross-section scale s(a) before clamping, or ``None`` for the plain profile.
+
+        The operation order is the reference's: voxels lying exactly on ``f = 0`` fall on the
+        side the reference puts them on, so the golden voxel counts match exactly.
+        """
         h, s2 = self.h, self.s2
         if self.profile == "plain":
             return None
@@ -173,10 +177,22 @@ class Extrude(SDF3):
 
     @property
     def lipschitz(self) -> float:
-        perp = self.perp_lipschitz
+        """Gradient bound of the extrusion.
+
+        With ``c = radius * max|s'|``, ``grad perp = (grad g, d)`` with ``|grad g| <= 1`` and
+        ``|d| <= c``; ``grad along = (0, 0, +-1)``. Where ``f = hypot(perp, along)`` the
+        gradient is ``u grad perp + v grad along`` with ``u^2 + v^2 = 1``, whose squared norm
+        is at most the largest eigenvalue of ``[[1 + c^2, c], [c, 1]]``; elsewhere it is one
+        of the two gradients, which that eigenvalue also bounds.
+        """
         if self.profile == "plain":  # perp and along have orthogonal gradients
-            return max(perp, 1.0)
-        return math.sqrt(perp * perp + 1.0) if math.isfinite(perp) else math.inf
+            return max(self.perp_lipschitz, 1.0)
+        if self.profile2d.lipschitz != 1.0:
+            return math.inf
+        c = self.profile2d.radius * self.max_slope()
+        if not math.isfinite(c):
+            return math.inf
+        return math.sqrt((2 + c * c + math.sqrt(c ** 4 + 4 * c * c)) / 2)
 
     def prepare(self, domain) -> None:
         """Fix the onion thickness from the minimum cross-section value over the domain."""

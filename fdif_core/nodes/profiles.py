@@ -11,7 +11,9 @@ from fdif_core.nodes.base import SDF2
 from fdif_core.nodes.registry import ParamSpec, register_node
 
 REFERENCE_PI = 3.1415927  # the star construction uses this literal (spec §4.2)
-SIGN_BIT = -(2**31)  # the float32 sign bit as an int32 mask
+# integer views of float dtypes, whose sign bit is the float's sign bit
+SAME_SIZE_INT = {torch.float16: torch.int16, torch.bfloat16: torch.int16,
+                 torch.float32: torch.int32, torch.float64: torch.int64}
 
 
 @register_node("circle", category="profile", description="Disk of radius r.",
@@ -87,6 +89,7 @@ class SectorPolygon(SDF2):
         # on IEEE sign bits: (y - a.y) and (y - b.y) differ in sign exactly when
         # min(a.y, b.y) <= y < max(a.y, b.y), and the side of the edge is a cross product's sign.
         x, y = torch.broadcast_tensors(x, y)
+        bits = SAME_SIZE_INT[x.dtype]
         verts = self.vertices
         n = len(verts)
         below = [y - vy for _, vy in verts]  # sign bit: y < v.y
@@ -107,14 +110,15 @@ class SectorPolygon(SDF2):
             # sign bit: cross(e, P - a) > 0 for an upward edge, < 0 for a downward one
             side = torch.mul(wx, ey).sub_(wy, alpha=ex) if ay < by else \
                 torch.mul(wy, ex).sub_(wx, alpha=ey)
-            crossing = torch.bitwise_xor(wy.view(torch.int32), below[(i + 1) % n].view(torch.int32))
-            crossing.bitwise_and_(side.view(torch.int32))
+            crossing = torch.bitwise_xor(wy.view(bits), below[(i + 1) % n].view(bits))
+            crossing.bitwise_and_(side.view(bits))
             parity = crossing if parity is None else parity.bitwise_xor_(crossing)
         dist = best.add_(1e-12).sqrt_()
         if parity is None:  # degenerate: every vertex on one horizontal line
             return dist
         # an odd number of crossings (winding number +-1 for a simple polygon) means inside
-        return dist.view(torch.int32).bitwise_or_(parity.bitwise_and_(SIGN_BIT)).view(torch.float32)
+        sign_bit = torch.iinfo(bits).min
+        return dist.view(bits).bitwise_or_(parity.bitwise_and_(sign_bit)).view(x.dtype)
 
 
 @register_node(
