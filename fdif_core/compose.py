@@ -16,10 +16,11 @@ import numpy as np
 import torch
 
 from fdif_core.displacements import DISPLACEMENTS, NONE, get_displacement
+from fdif_core.domain import linear_index
 from fdif_core.grid import Grid
 from fdif_core.mappers import PEAK, get_mapper
 from fdif_core.nodes.mapper import class_mapper
-from fdif_core.objects import DisplacementCache, Evaluated, evaluate_object, linear_index
+from fdif_core.objects import DisplacementCache, Evaluated, evaluate_object
 from fdif_core.placement import Placement, sample_placement
 from fdif_core.presets import ClassEntry, LoadedPreset, Preset, class_table
 from fdif_core.shapes import sample_class
@@ -151,7 +152,7 @@ class Composer:
         halo = torch.zeros_like(image)
         near_count = torch.zeros(grid_shape, dtype=torch.int32, device=self.device)
         halos: list[tuple[Evaluated | None, ObjectPlan]] = []
-        painted: list[tuple[torch.Tensor, int, ObjectPlan]] = []
+        painted: list[tuple[torch.Tensor, ObjectPlan]] = []  # inside voxels, object
         metadata = []
         for plan in plans:
             mapper = get_mapper(plan.mapper)
@@ -172,7 +173,7 @@ class Composer:
                 near_count.view(-1).index_add_(0, evaluated.index,
                                                torch.ones_like(evaluated.index, dtype=torch.int32))
             if len(inside):
-                painted.append((inside, len(inside), plan))
+                painted.append((inside, plan))
         if halos:
             # a halo object is beyond HALO_NEAR wherever it was not evaluated
             bound = max(get_mapper(plan.mapper).bound_beyond(HALO_NEAR) for _, plan in halos)
@@ -210,13 +211,13 @@ class Composer:
     def _paint(self, painted: list) -> torch.Tensor:
         policy = self.preset.overlap
         if policy == "smaller_wins":
-            painted = sorted(painted, key=lambda p: -p[1])  # stable: ties keep object order
+            painted = sorted(painted, key=lambda p: -len(p[0]))  # stable: ties keep object order
         elif policy == "larger_wins":
-            painted = sorted(painted, key=lambda p: p[1])
+            painted = sorted(painted, key=lambda p: len(p[0]))
         tasks = 1 if self.vocab is None else len(self.vocab)
         label = torch.zeros((*self.grid.shape, tasks), dtype=torch.int32, device=self.device)
         flat = label.view(-1, tasks)
-        for inside, _, plan in painted:
+        for inside, plan in painted:
             values = [plan.entry.id] if self.vocab is None else task_ids(plan, self.vocab)
             flat[inside] = torch.tensor(values, dtype=torch.int32, device=self.device)
         return label[..., 0] if self.vocab is None else label

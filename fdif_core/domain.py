@@ -22,10 +22,14 @@ from fdif_core.nodes.base import Vec3, apply_linear
 IndexBox = tuple[int, int, int, int, int, int]  # z0, z1, y0, y1, x0, x1 (half-open)
 # threshold(origins or None, block size, values) -> a number or one per block / voxel
 Threshold = Callable[[torch.Tensor | None, int, torch.Tensor], 'float | torch.Tensor']
-Offset = Callable[[torch.Tensor], torch.Tensor]  # values added at flat grid positions
 BLOCK = 8
 VOXEL_CHUNK = 65536  # voxels evaluated per call at the last level (stays in cache)
 LIPSCHITZ_SAFETY = 1.05  # margin on node Lipschitz bounds; correctness never hinges on 1.0
+
+
+def linear_index(index: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Flat C-order positions of ``(N, 3)`` voxel indices in an array of ``shape``."""
+    return (index[:, 0] * shape[1] + index[:, 1]) * shape[2] + index[:, 2]
 
 
 class Domain:
@@ -148,10 +152,11 @@ class Domain:
         return 0.5 * (size - 1) * math.sqrt(sum(s * s for s in self.grid.step))
 
     def _voxels(self, origins: torch.Tensor, box: IndexBox, fn: Callable[[Vec3], torch.Tensor],
-                threshold: Threshold, offset: Offset | None) -> tuple[torch.Tensor, torch.Tensor]:
+                threshold: Threshold, offset: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact values of the voxels of 2-blocks at ``origins`` that lie in ``box``.
 
-        Returns the flat grid positions and values (``fn`` plus ``offset``) of those with
+        Returns the flat grid positions and values (``fn`` plus the flat field ``offset``
+        at those positions) of those with
         value ``<= threshold``. The voxels are laid out ``(2, 2, 2, M)`` (offset in the block,
         then block), so coordinates are gathered per block axis and broadcast along a long
         contiguous last dimension, and work goes in chunks that stay in cache.
@@ -168,11 +173,11 @@ class Domain:
                              iy.clamp_max(h - 1).view(1, 2, 1, m),
                              iz.clamp_max(d - 1).view(2, 1, 1, m))
             f = fn(q).expand(2, 2, 2, m).reshape(-1)
-            base = (chunk[:, 0] * h + chunk[:, 1]) * w + chunk[:, 2]
+            base = linear_index(chunk, self.grid.shape)
             flat = None
             if offset is not None:
                 flat = (child.view(8, 1) + base).view(-1).clamp_max_(d * h * w - 1)
-                f = f + offset(flat)
+                f = f + offset.index_select(0, flat)
             keep = f <= threshold(None, 1, f)
             if bool((iz[1] >= z1).any() | (iy[1] >= y1).any() | (ix[1] >= x1).any()
                     | (iz[0] < z0).any() | (iy[0] < y0).any() | (ix[0] < x0).any()):
@@ -189,7 +194,7 @@ class Domain:
         return torch.cat(flats), torch.cat(values)
 
     def descend(self, fn: Callable[[Vec3], torch.Tensor], lipschitz: float, box: IndexBox,
-                threshold: Threshold, offset: Offset | None = None
+                threshold: Threshold, offset: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """Branch and bound over blocks of 8, 4 and 2 voxels covering ``box``, then voxels.
 
@@ -198,7 +203,7 @@ class Domain:
         minus Lipschitz constant times block radius, minus a float32 slack) is at most
         ``threshold(origins, size, values)`` (a number or one per block). Survivors are split
         in eight. The voxels of the surviving 2-blocks that lie in ``box`` are evaluated
-        exactly (bitwise the full-grid values), ``offset(flat)`` is added when given, and
+        exactly (bitwise the full-grid values), the flat field ``offset`` is added when given, and
         they are kept where ``value <= threshold(None, 1, values)``; ``values`` there may also
         hold voxels just past the box. Block centres past the box are still points of space,
         so their bounds hold.

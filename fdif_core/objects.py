@@ -17,18 +17,13 @@ from typing import Any
 import torch
 
 from fdif_core.displacements import GradientNoise, WorldDisplacement, get_displacement
-from fdif_core.domain import Domain, IndexBox
+from fdif_core.domain import Domain, IndexBox, linear_index
 from fdif_core.grid import Grid
 from fdif_core.nodes.base import SDF3
 from fdif_core.placement import Placement
 from fdif_core.shapes import compile_tree
 
 CULL_MIN_VOXELS = 4096  # smaller boxes are evaluated whole
-
-
-def linear_index(index: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
-    """Flat C-order positions of ``(N, 3)`` voxel indices in an array of ``shape``."""
-    return (index[:, 0] * shape[1] + index[:, 1]) * shape[2] + index[:, 2]
 
 
 @dataclass
@@ -92,9 +87,7 @@ class DisplacementCache:
 
 def _block_lookup(minima: torch.Tensor, origins: torch.Tensor, size: int) -> torch.Tensor:
     """Entries of ``minima`` for blocks of ``size`` at grid-aligned ``origins`` (M, 3)."""
-    _, h, w = minima.shape
-    cell = origins // size
-    return minima.view(-1).index_select(0, (cell[:, 0] * h + cell[:, 1]) * w + cell[:, 2])
+    return minima.view(-1).index_select(0, linear_index(origins // size, minima.shape))
 
 
 def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Grid,
@@ -131,6 +124,7 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
         ``None`` when the bounding box misses the grid (no voxel has ``f <= near``).
     """
     device = torch.device(device)
+    cache = cache or DisplacementCache()
     sdf = compile_tree(tree) if isinstance(tree, dict) else tree
     domain = Domain(grid, placement.world_to_local(), placement.translation, device)
     if sdf.domain_dependent:
@@ -138,13 +132,14 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
     disp = get_displacement(displacement)
     # f = f_loc + delta with delta >= -dip, so f <= near needs f_loc <= near + dip
     level = near + (max(-disp.lower_bound(grid), 0.0) if disp is not None else 0.0)
+    world = cache.field(disp, grid, device).view(-1) if isinstance(disp, WorldDisplacement) \
+        else None
 
     def displaced(values: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
         if isinstance(disp, GradientNoise):
             return values + disp.field(domain.local_points(domain.unravel(flat)), noise_seed)
-        if isinstance(disp, WorldDisplacement):
-            world = (cache or DisplacementCache()).field(disp, grid, device)
-            return values + world.view(-1).index_select(0, flat)
+        if world is not None:
+            return values + world.index_select(0, flat)
         return values
 
     def exact_at(index: torch.Tensor) -> torch.Tensor:
@@ -164,17 +159,14 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
         index = _box_index(box, grid.shape, device)
         return Evaluated(box, index, displaced(f.reshape(-1), index), grid.shape, exact_at)
     # Only voxels with f <= near matter: find them block-wise.
-    if isinstance(disp, WorldDisplacement):  # its value at every voxel is known
-        cache = cache or DisplacementCache()
-        world = cache.field(disp, grid, device).view(-1)
+    if world is not None:  # the displacement is known at every voxel
 
         def threshold(origins: torch.Tensor | None, size: int, _: torch.Tensor):
             if origins is None:
                 return near
             return near - _block_lookup(cache.block_minima(disp, grid, device, size), origins, size)
 
-        index, values = domain.descend(sdf, sdf.lipschitz, box, threshold,
-                                       lambda flat: world.index_select(0, flat))
+        index, values = domain.descend(sdf, sdf.lipschitz, box, threshold, world)
         return Evaluated(box, index, values, grid.shape, exact_at)
     index, values = domain.descend(sdf, sdf.lipschitz, box, lambda *_: level)
     return Evaluated(box, index, displaced(values, index), grid.shape, exact_at)
