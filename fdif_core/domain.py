@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -25,6 +26,19 @@ Threshold = Callable[[torch.Tensor | None, int, torch.Tensor], 'float | torch.Te
 BLOCK = 8
 VOXEL_CHUNK = 65536  # voxels evaluated per call at the last level (stays in cache)
 LIPSCHITZ_SAFETY = 1.05  # margin on node Lipschitz bounds; correctness never hinges on 1.0
+
+
+class Bounded(Protocol):
+    """A function of local points with gradient bounds (every :class:`SDF3` is one)."""
+
+    @property
+    def lipschitz(self) -> float: ...
+
+    def __call__(self, q: Vec3) -> torch.Tensor: ...
+
+    def lipschitz_near(self, q: Vec3, radius: float) -> float | torch.Tensor: ...
+
+    def floor_near(self, q: Vec3, radius: float) -> torch.Tensor | None: ...
 
 
 def linear_index(index: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
@@ -138,15 +152,14 @@ class Domain:
             out += [i0, i1]
         return tuple(out)
 
-    def _block_values(self, origins: torch.Tensor, size: int,
-                      fn: Callable[[Vec3], torch.Tensor]) -> torch.Tensor:
-        """``fn`` at the centres of blocks of ``size`` voxels starting at ``origins`` (M, 3)."""
+    def _block_centres(self, origins: torch.Tensor, size: int) -> Vec3:
+        """Local coordinates of the centres of blocks of ``size`` voxels at ``origins`` (M, 3)."""
         offsets = []
         for comp, axis in ((0, 2), (1, 1), (2, 0)):  # x, y, z: translation index, grid axis
             start, step = self.grid.start[axis], self.grid.step[axis]
             first = start + (size - 1) / 2 * step - float(self.t[comp])
             offsets.append(origins[:, axis].to(torch.float32) * step + first)
-        return fn(self._combine(tuple(offsets))).expand(len(origins))
+        return self._combine(tuple(offsets))
 
     def _radius(self, size: int) -> float:
         return 0.5 * (size - 1) * math.sqrt(sum(s * s for s in self.grid.step))
@@ -193,14 +206,14 @@ class Domain:
             return empty.long(), empty
         return torch.cat(flats), torch.cat(values)
 
-    def descend(self, fn: Callable[[Vec3], torch.Tensor], lipschitz: float, box: IndexBox,
-                threshold: Threshold, offset: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def descend(self, fn: Bounded, box: IndexBox, threshold: Threshold,
+                offset: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Branch and bound over blocks of 8, 4 and 2 voxels covering ``box``, then voxels.
 
         Blocks are aligned to multiples of their size in the grid. At each block level ``fn``
         is evaluated at the block centres; a block survives when its lower bound (centre value
-        minus Lipschitz constant times block radius, minus a float32 slack) is at most
+        minus the local gradient bound ``fn.lipschitz_near`` times the block's radius in local
+        coordinates, minus a float32 slack) is at most
         ``threshold(origins, size, values)`` (a number or one per block). Survivors are split
         in eight. The voxels of the surviving 2-blocks that lie in ``box`` are evaluated
         exactly (bitwise the full-grid values), the flat field ``offset`` is added when given, and
@@ -216,15 +229,20 @@ class Domain:
             ``fn`` (plus ``offset``) at those voxels.
         """
         z0, z1, y0, y1, x0, x1 = box
-        lip = LIPSCHITZ_SAFETY * lipschitz * float(np.linalg.norm(self.A, 2))
+        stretch = float(np.linalg.norm(self.A, 2))  # local radius per world radius
         ranges = [torch.arange(lo - lo % BLOCK, hi, BLOCK, device=self.device) for lo, hi in
                   ((z0, z1), (y0, y1), (x0, x1))]
         origins = torch.cartesian_prod(*ranges).view(-1, 3)
         size = BLOCK
         while True:
-            exact = self._block_values(origins, size, fn)
-            margin = lip * self._radius(size) + 1e-3
-            lower = exact - exact.abs() * 1e-4 - margin
+            centres = self._block_centres(origins, size)
+            exact = fn(centres).expand(len(origins))
+            radius = stretch * self._radius(size)
+            lower = exact - LIPSCHITZ_SAFETY * radius * fn.lipschitz_near(centres, radius)
+            floor = fn.floor_near(centres, radius)
+            if floor is not None:
+                lower = torch.maximum(lower, floor)
+            lower = lower - exact.abs() * 1e-4 - 1e-3  # float32 slack
             keep = (lower <= threshold(origins, size, exact)).nonzero().squeeze(1)
             origins = origins.index_select(0, keep)
             if size == 2:
@@ -233,15 +251,15 @@ class Domain:
             children = torch.cartesian_prod(*[torch.tensor([0, size], device=self.device)] * 3)
             origins = (origins[:, None, :] + children[None]).reshape(-1, 3)
 
-    def min_over_grid(self, fn: Callable[[Vec3], torch.Tensor], lipschitz: float) -> float:
+    def min_over_grid(self, fn: Bounded) -> float:
         """Exact minimum of ``fn(local(p))`` over every grid point ``p``.
 
-        ``lipschitz`` bounds ``|fn(q1) - fn(q2)| / |q1 - q2|`` in local coordinates. Blocks
+        ``fn``'s gradient bounds hold in local coordinates. Blocks
         whose lower bound is above the best voxel value found so far cannot hold the minimum
         (:meth:`descend`); the last level is single voxels, evaluated exactly as a full-grid
         evaluation would. An infinite constant falls back to evaluating every voxel.
         """
-        if not math.isfinite(lipschitz * float(np.linalg.norm(self.A, 2))):
+        if not math.isfinite(fn.lipschitz * float(np.linalg.norm(self.A, 2))):
             return float(fn(self.local()).min())
         upper = torch.tensor(self.grid.shape, device=self.device) - 1
         best = math.inf
@@ -256,5 +274,5 @@ class Domain:
                 best = min(best, float(fn(self.local_points(voxel)).min()))
             return best
 
-        self.descend(fn, lipschitz, self.full_box, threshold)
+        self.descend(fn, self.full_box, threshold)
         return best

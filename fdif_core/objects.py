@@ -166,9 +166,9 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
                 return near
             return near - _block_lookup(cache.block_minima(disp, grid, device, size), origins, size)
 
-        index, values = domain.descend(sdf, sdf.lipschitz, box, threshold, world)
+        index, values = domain.descend(sdf, box, threshold, world)
         return Evaluated(box, index, values, grid.shape, exact_at)
-    index, values = domain.descend(sdf, sdf.lipschitz, box, lambda *_: level)
+    index, values = domain.descend(sdf, box, lambda *_: level)
     return Evaluated(box, index, displaced(values, index), grid.shape, exact_at)
 
 

@@ -59,6 +59,23 @@ class SDF3(ABC):
         """
         return math.inf
 
+    def lipschitz_near(self, q: Vec3, radius: float) -> float | torch.Tensor:
+        """A bound of the gradient norm within ``radius`` of each point ``q``.
+
+        One number for all points or one per point, never above :attr:`lipschitz`. Nodes whose
+        steepness varies in space (scaled extrusions) return tighter local bounds, so the culling
+        keeps fewer blocks; the default is the global bound.
+        """
+        return self.lipschitz
+
+    def floor_near(self, q: Vec3, radius: float) -> torch.Tensor | None:
+        """A lower bound of ``f`` within ``radius`` of each point ``q``, known without ``f(q)``.
+
+        ``None`` (the default) when the node has none; the culling then relies on
+        :meth:`lipschitz_near` alone.
+        """
+        return None
+
 
 class SDF2(ABC):
     """A compiled 2D profile ``g(x, y)``, negative inside."""

@@ -143,15 +143,45 @@ class Extrude(SDF3):
         return max(float(self.scale(torch.tensor([a], dtype=torch.float64))[0])
                    if self.profile != "plain" else 1.0, 1e-6)
 
-    def max_slope(self) -> float:
-        """Largest |ds/da| of the scale profile."""
+    def _slopes(self) -> tuple[float, float]:
+        """|ds/da| below and above the neck (equal for a cone, 0 for plain)."""
         h, s2, neck = self.h, self.s2, self.neck
         if self.profile == "plain":
-            return 0.0
+            return 0.0, 0.0
         if self.profile == "cone":
-            return abs(s2 - 1) / (2 * h) if h > 0 else math.inf
-        return max(abs(s2 - 1) / max(abs(neck + h + 1e-12), 1e-300),
-                   abs(s2 - 1) / max(abs(neck - h + 1e-12), 1e-300))
+            slope = abs(s2 - 1) / (2 * h) if h > 0 else math.inf
+            return slope, slope
+        return (abs(s2 - 1) / max(abs(neck + h + 1e-12), 1e-300),
+                abs(s2 - 1) / max(abs(neck - h + 1e-12), 1e-300))
+
+    def max_slope(self) -> float:
+        """Largest |ds/da| of the scale profile."""
+        return max(self._slopes())
+
+    def _slope_near(self, a: torch.Tensor, radius: float) -> float | torch.Tensor:
+        """Largest |ds/da| over ``[a - radius, a + radius]`` (one per point where it varies).
+
+        The profile is piecewise linear: one slope below the neck, one above. The comparison
+        has a 1e-3 slack for float32 rounding of ``a``.
+        """
+        below, above = self._slopes()
+        if below == above:
+            return below
+        reach = radius + 1e-3
+        steep = max(below, above)
+        out = torch.full_like(a, steep)
+        out.masked_fill_(a + reach < self.neck, below)
+        return out.masked_fill_(a - reach > self.neck, above)
+
+    @staticmethod
+    def _combined(c: float | torch.Tensor) -> float | torch.Tensor:
+        """``sqrt(lambda_max([[1 + c^2, c], [c, 1]]))`` (see :attr:`lipschitz`)."""
+        if isinstance(c, torch.Tensor):
+            c2 = c * c
+            return torch.sqrt((2 + c2 + torch.sqrt(c2 * c2 + 4 * c2)) / 2)
+        if not math.isfinite(c):
+            return math.inf
+        return math.sqrt((2 + c * c + math.sqrt(c ** 4 + 4 * c * c)) / 2)
 
     def perp(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """The scaled cross-section ``s * g(x/s, y/s)`` before the onion."""
@@ -175,6 +205,13 @@ class Extrude(SDF3):
             return math.inf
         return math.sqrt(1 + (self.profile2d.radius * self.max_slope()) ** 2)
 
+    def perp_lipschitz_near(self, q: Vec3, radius: float) -> float | torch.Tensor:
+        """:attr:`perp_lipschitz` with the steepest slope within ``radius`` of each ``q``."""
+        if self.profile == "plain" or self.profile2d.lipschitz != 1.0:
+            return self.perp_lipschitz
+        c = self.profile2d.radius * self._slope_near(q[2], radius)
+        return torch.sqrt(1 + c * c) if isinstance(c, torch.Tensor) else math.sqrt(1 + c * c)
+
     @property
     def lipschitz(self) -> float:
         """Gradient bound of the extrusion.
@@ -189,16 +226,33 @@ class Extrude(SDF3):
             return max(self.perp_lipschitz, 1.0)
         if self.profile2d.lipschitz != 1.0:
             return math.inf
-        c = self.profile2d.radius * self.max_slope()
-        if not math.isfinite(c):
-            return math.inf
-        return math.sqrt((2 + c * c + math.sqrt(c ** 4 + 4 * c * c)) / 2)
+        return self._combined(self.profile2d.radius * self.max_slope())
+
+    def lipschitz_near(self, q: Vec3, radius: float) -> float | torch.Tensor:
+        """:attr:`lipschitz` with ``c`` from the steepest slope within ``radius`` of each ``q``.
+
+        The derivation holds point by point, so near a point only the slopes of the axial
+        range ``[a - radius, a + radius]`` enter: a neck close to an end makes one short
+        stretch steep, not the whole object.
+        """
+        if self.profile == "plain" or self.profile2d.lipschitz != 1.0:
+            return self.lipschitz
+        return self._combined(self.profile2d.radius * self._slope_near(q[2], radius))
+
+    def floor_near(self, q: Vec3, radius: float) -> torch.Tensor:
+        """``|a| - h - radius``: ``f >= max(perp, |a| - h)`` everywhere, and ``|a| - h`` is
+        1-Lipschitz. It bounds the space beyond the ends, where a steep scale profile makes the
+        Lipschitz bound useless."""
+        return torch.abs(q[2]) - (self.h + radius)
+
+    def cross_section(self) -> CrossSection:
+        """The scaled cross-section as a function of local points, with its bounds."""
+        return CrossSection(self)
 
     def prepare(self, domain) -> None:
         """Fix the onion thickness from the minimum cross-section value over the domain."""
         if self.onion_ratio > 0:
-            deepest = domain.min_over_grid(lambda q: self.perp(q[0], q[1], q[2]),
-                                           self.perp_lipschitz)
+            deepest = domain.min_over_grid(self.cross_section())
             self.onion_t = self.onion_ratio * abs(deepest)
 
     def __call__(self, q: Vec3) -> torch.Tensor:
@@ -223,6 +277,26 @@ class Extrude(SDF3):
             return None
         radial = s_max * self.profile2d.radius + wall + c
         return box([radial, radial, self.h + c])
+
+
+class CrossSection:
+    """``q -> perp(q)`` of an extrusion, with the gradient bounds :meth:`Domain.descend` uses."""
+
+    def __init__(self, extrude: Extrude) -> None:
+        self.extrude = extrude
+
+    def __call__(self, q: Vec3) -> torch.Tensor:
+        return self.extrude.perp(q[0], q[1], q[2])
+
+    @property
+    def lipschitz(self) -> float:
+        return self.extrude.perp_lipschitz
+
+    def lipschitz_near(self, q: Vec3, radius: float) -> float | torch.Tensor:
+        return self.extrude.perp_lipschitz_near(q, radius)
+
+    def floor_near(self, q: Vec3, radius: float) -> None:
+        return None  # the cross-section has no axial cap
 
 
 @register_node(
@@ -287,7 +361,7 @@ class FdifUnion(SDF3):
         minima = []
         for child in self.children:
             child.prepare(centred)
-            minima.append(centred.min_over_grid(child, child.lipschitz))
+            minima.append(centred.min_over_grid(child))
         self.move = self.move_ratio * 0.7 * (abs(minima[0]) + abs(minima[1]))
         self.children[0].prepare(domain)
         shift = np.zeros(3)

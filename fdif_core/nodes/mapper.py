@@ -37,6 +37,12 @@ class MapperNode(SDF3):
     def lipschitz(self) -> float:
         return self.children[0].lipschitz
 
+    def lipschitz_near(self, q: Vec3, radius: float) -> float | torch.Tensor:
+        return self.children[0].lipschitz_near(q, radius)
+
+    def floor_near(self, q: Vec3, radius: float) -> torch.Tensor | None:
+        return self.children[0].floor_near(q, radius)
+
 
 def class_mapper(tree: dict) -> str | None:
     """The mapper a concrete tree fixes (its root is a ``mapper`` node), else ``None``."""
