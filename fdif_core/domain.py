@@ -91,35 +91,32 @@ class Domain:
         return self._combine((xs.view(1, 1, -1), ys.view(1, -1, 1), zs.view(-1, 1, 1)))
 
     @cached_property
-    def _tables(self) -> list[list[tuple[int, torch.Tensor]]]:
-        """Per local component, the non-zero terms ``A_ij (p_j - t_j)`` along each world axis.
+    def _tables(self) -> list[torch.Tensor]:
+        """Per world axis ``j``, a ``(3, n_j)`` table whose row ``i`` holds ``A_ij (p_j - t_j)``.
 
-        ``q_i`` of a voxel is the sum of its entries in these 1D tables, in the order
-        :func:`apply_linear` adds them, so gathered coordinates are bitwise those of
-        :meth:`local`.
+        ``q_i`` of a voxel is the sum of its three entries, added in the order
+        :func:`apply_linear` adds them; a zero ``A_ij`` gives ``-0.0`` entries, which leave any
+        sum bitwise unchanged as the skipped term does. Gathered coordinates are thus bitwise
+        those of :meth:`local`.
         """
         axes = self._axes(self.full_box)
         tables = []
-        for i in range(3):
-            terms = []
-            for j in range(3):
+        for j in range(3):
+            rows = []
+            for i in range(3):
                 a = float(self.A[i, j])
-                if a != 0.0:
-                    terms.append((j, axes[j] if a == 1.0 else axes[j] * a))
-            tables.append(terms)
+                rows.append(axes[j] if a == 1.0 else
+                            torch.full_like(axes[j], -0.0) if a == 0.0 else axes[j] * a)
+            tables.append(torch.stack(rows))
         return tables
 
     def _gather(self, ix: torch.Tensor, iy: torch.Tensor, iz: torch.Tensor) -> Vec3:
         """Local coordinates from broadcastable x, y, z voxel index tensors."""
-        index = (ix, iy, iz)
-        out = []
-        for terms in self._tables:
-            acc = None
-            for j, table in terms:
-                term = table.index_select(0, index[j].reshape(-1)).view(index[j].shape)
-                acc = term if acc is None else acc + term
-            out.append(acc if acc is not None else torch.zeros((), device=self.device))
-        return tuple(out)
+        q = None
+        for table, index in zip(self._tables, (ix, iy, iz), strict=True):
+            term = table.index_select(1, index.reshape(-1)).view(3, *index.shape)
+            q = term if q is None else q + term
+        return tuple(q.unbind(0))
 
     def local_points(self, index: torch.Tensor) -> Vec3:
         """Local coordinates of the voxels ``index`` (an ``(N, 3)`` long tensor of z, y, x)."""
@@ -152,14 +149,25 @@ class Domain:
             out += [i0, i1]
         return tuple(out)
 
+    @cached_property
+    def _centre_map(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Float64 ``(M, step, offset)``: block origins ``o`` (z, y, x) map to local points
+        ``M (o * step + offset)``."""
+        zyx_to_local = self.A[:, ::-1].copy()  # columns in grid-axis order
+        steps = [self.grid.step[axis] for axis in range(3)]
+        starts = [self.grid.start[axis] - float(self.t[2 - axis]) for axis in range(3)]
+        as_tensor = lambda v: torch.tensor(v, dtype=torch.float64, device=self.device)  # noqa: E731
+        return as_tensor(zyx_to_local), as_tensor(steps), as_tensor(starts)
+
     def _block_centres(self, origins: torch.Tensor, size: int) -> Vec3:
-        """Local coordinates of the centres of blocks of ``size`` voxels at ``origins`` (M, 3)."""
-        offsets = []
-        for comp, axis in ((0, 2), (1, 1), (2, 0)):  # x, y, z: translation index, grid axis
-            start, step = self.grid.start[axis], self.grid.step[axis]
-            first = start + (size - 1) / 2 * step - float(self.t[comp])
-            offsets.append(origins[:, axis].to(torch.float32) * step + first)
-        return self._combine(tuple(offsets))
+        """Local coordinates (float32) of the centres of blocks of ``size`` voxels at ``origins``.
+
+        They only feed bounds, which carry a slack far above the rounding here, so one float64
+        matrix product serves instead of :func:`apply_linear`'s element-wise sums.
+        """
+        matrix, step, start = self._centre_map
+        world = origins.to(torch.float64).add_((size - 1) / 2).mul_(step).add_(start)
+        return tuple(torch.mm(matrix, world.T).to(torch.float32).unbind(0))
 
     def _radius(self, size: int) -> float:
         return 0.5 * (size - 1) * math.sqrt(sum(s * s for s in self.grid.step))

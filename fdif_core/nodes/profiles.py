@@ -84,41 +84,109 @@ class SectorPolygon(SDF2):
 
     lipschitz = 1.0
 
+    def _edge_table(self, like: torch.Tensor) -> _EdgeTable:
+        """Per-edge constants in ``like``'s dtype and device, made once per polygon."""
+        tables = self.__dict__.setdefault("_tables", {})
+        key = (like.dtype, like.device)
+        if key not in tables:
+            tables[key] = _EdgeTable(self.vertices, like.dtype, like.device)
+        return tables[key]
+
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         # Element-wise comparisons cost ~4x an arithmetic op on CPU, so the crossing rule works
         # on IEEE sign bits: (y - a.y) and (y - b.y) differ in sign exactly when
         # min(a.y, b.y) <= y < max(a.y, b.y), and the side of the edge is a cross product's sign.
+        # Small batches take every edge in one (edges, points) pass, so the cost per call is a
+        # few tensor operations; large ones go edge by edge to stay in cache. Both do the same
+        # arithmetic, so they give bitwise the same values.
         x, y = torch.broadcast_tensors(x, y)
-        bits = SAME_SIZE_INT[x.dtype]
-        verts = self.vertices
-        n = len(verts)
-        below = [y - vy for _, vy in verts]  # sign bit: y < v.y
-        best = parity = None
-        for i, (ax, ay) in enumerate(verts):
-            bx, by = verts[(i + 1) % n]
+        table = self._edge_table(x)
+        if x.numel() * len(self.vertices) <= ALL_EDGES_BATCH:
+            return _all_edges(table, x.reshape(1, -1), y.reshape(1, -1)).view(x.shape)
+        return _edge_by_edge(table, x, y)
+
+
+ALL_EDGES_BATCH = 65536  # edge-point pairs evaluated in one vectorised pass
+
+
+class _EdgeTable:
+    """Edge constants of a polygon as ``(E, 1)`` columns and, per edge, ``(1,)`` rows.
+
+    Tensor constants (not Python floats) spare torch a scalar conversion per operation.
+    """
+
+    def __init__(self, vertices: list[tuple[float, float]], dtype: torch.dtype,
+                 device: torch.device) -> None:
+        n = len(vertices)
+        columns: dict[str, list[float]] = {k: [] for k in
+                                           ("ax", "ay", "kx", "ky", "nex", "ney", "sey", "nsex")}
+        self.sloped = []
+        for i, (ax, ay) in enumerate(vertices):
+            bx, by = vertices[(i + 1) % n]
             ex, ey = bx - ax, by - ay
             inv = 1.0 / (ex * ex + ey * ey + 1e-12)
-            wx = x - ax
-            wy = below[i]
-            t = torch.mul(wx, ex * inv).add_(wy, alpha=ey * inv).clamp_(0.0, 1.0)
-            dx = torch.add(wx, t, alpha=-ex)
-            dy = torch.add(wy, t, alpha=-ey)
-            d2 = dx.mul_(dx).addcmul_(dy, dy)
-            best = d2 if best is None else torch.minimum(best, d2, out=best)
-            if ay == by:
-                continue
-            # sign bit: cross(e, P - a) > 0 for an upward edge, < 0 for a downward one
-            side = torch.mul(wx, ey).sub_(wy, alpha=ex) if ay < by else \
-                torch.mul(wy, ex).sub_(wx, alpha=ey)
+            sigma = 1.0 if ay < by else -1.0  # side sign: upward edges count points on the left
+            for key, value in (("ax", ax), ("ay", ay), ("kx", ex * inv), ("ky", ey * inv),
+                               ("nex", -ex), ("ney", -ey), ("sey", sigma * ey),
+                               ("nsex", -sigma * ex)):
+                columns[key].append(value)
+            self.sloped.append(ay != by)
+        self.bits = SAME_SIZE_INT[dtype]
+        self.shift = torch.iinfo(self.bits).bits - 1
+        self.col = {k: torch.tensor(v, dtype=dtype, device=device).view(-1, 1)
+                    for k, v in columns.items()}
+        self.row = {k: list(v.unbind(0)) for k, v in self.col.items()}
+        # all-ones for sloped edges, zeros for horizontal ones (they never count)
+        self.crossing_mask = None if all(self.sloped) else torch.tensor(
+            [-1 if s else 0 for s in self.sloped], dtype=self.bits, device=device).view(-1, 1)
+
+
+def _all_edges(table: _EdgeTable, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Signed distance of ``(1, N)`` points, every edge at once as ``(E, N)`` arrays."""
+    c, bits = table.col, table.bits
+    wx = x - c["ax"]
+    wy = y - c["ay"]  # sign bit: y < a.y
+    t = torch.mul(wx, c["kx"]).addcmul_(wy, c["ky"]).clamp_(0.0, 1.0)
+    side = torch.mul(wx, c["sey"]).addcmul_(wy, c["nsex"])
+    below = wy.view(bits)
+    crossing = torch.empty_like(below)
+    torch.bitwise_xor(below[:-1], below[1:], out=crossing[:-1])
+    torch.bitwise_xor(below[-1], below[0], out=crossing[-1])
+    crossing.bitwise_and_(side.view(bits))
+    if table.crossing_mask is not None:
+        crossing.bitwise_and_(table.crossing_mask)
+    dx = wx.addcmul_(t, c["nex"])
+    dy = wy.addcmul_(t, c["ney"])
+    dist = dx.mul_(dx).addcmul_(dy, dy).amin(0).add_(1e-12).sqrt_()
+    # the count of crossings, its lowest bit moved to the sign bit: odd means inside
+    odd = crossing.bitwise_right_shift_(table.shift).sum(0, dtype=bits)
+    return dist.view(bits).bitwise_or_(odd.bitwise_left_shift_(table.shift)).view(x.dtype)
+
+
+def _edge_by_edge(table: _EdgeTable, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Signed distance of points of any shape, one edge at a time (the same arithmetic)."""
+    r, bits = table.row, table.bits
+    n = len(table.sloped)
+    below = [y - ay for ay in r["ay"]]  # sign bit: y < a.y
+    best = parity = None
+    for i in range(n):
+        wx = x - r["ax"][i]
+        wy = below[i]
+        t = torch.mul(wx, r["kx"][i]).addcmul_(wy, r["ky"][i]).clamp_(0.0, 1.0)
+        if table.sloped[i]:
+            side = torch.mul(wx, r["sey"][i]).addcmul_(wy, r["nsex"][i])
             crossing = torch.bitwise_xor(wy.view(bits), below[(i + 1) % n].view(bits))
             crossing.bitwise_and_(side.view(bits))
             parity = crossing if parity is None else parity.bitwise_xor_(crossing)
-        dist = best.add_(1e-12).sqrt_()
-        if parity is None:  # degenerate: every vertex on one horizontal line
-            return dist
-        # an odd number of crossings (winding number +-1 for a simple polygon) means inside
-        sign_bit = torch.iinfo(bits).min
-        return dist.view(bits).bitwise_or_(parity.bitwise_and_(sign_bit)).view(x.dtype)
+        dx = torch.addcmul(wx, t, r["nex"][i])
+        dy = torch.addcmul(wy, t, r["ney"][i])
+        d2 = dx.mul_(dx).addcmul_(dy, dy)
+        best = d2 if best is None else torch.minimum(best, d2, out=best)
+    dist = best.add_(1e-12).sqrt_()
+    if parity is None:  # degenerate: every vertex on one horizontal line
+        return dist
+    sign_bit = torch.iinfo(bits).min
+    return dist.view(bits).bitwise_or_(parity.bitwise_and_(sign_bit)).view(x.dtype)
 
 
 @register_node(
