@@ -68,6 +68,11 @@ class Domain:
         self.t = np.asarray(t, dtype=np.float64)
         self.device = torch.device(device)
 
+    @cached_property
+    def stretch(self) -> float:
+        """``||A||_2``: the largest local length of a unit world length."""
+        return float(np.linalg.norm(self.A, 2))
+
     @property
     def full_box(self) -> IndexBox:
         d, h, w = self.grid.shape
@@ -237,7 +242,6 @@ class Domain:
             ``fn`` (plus ``offset``) at those voxels.
         """
         z0, z1, y0, y1, x0, x1 = box
-        stretch = float(np.linalg.norm(self.A, 2))  # local radius per world radius
         ranges = [torch.arange(lo - lo % BLOCK, hi, BLOCK, device=self.device) for lo, hi in
                   ((z0, z1), (y0, y1), (x0, x1))]
         origins = torch.cartesian_prod(*ranges).view(-1, 3)
@@ -245,7 +249,7 @@ class Domain:
         while True:
             centres = self._block_centres(origins, size)
             exact = fn(centres).expand(len(origins))
-            radius = stretch * self._radius(size)
+            radius = self.stretch * self._radius(size)
             lower = exact - LIPSCHITZ_SAFETY * radius * fn.lipschitz_near(centres, radius)
             floor = fn.floor_near(centres, radius)
             if floor is not None:
@@ -267,7 +271,7 @@ class Domain:
         (:meth:`descend`); the last level is single voxels, evaluated exactly as a full-grid
         evaluation would. An infinite constant falls back to evaluating every voxel.
         """
-        if not math.isfinite(fn.lipschitz * float(np.linalg.norm(self.A, 2))):
+        if not math.isfinite(fn.lipschitz * self.stretch):
             return float(fn(self.local()).min())
         upper = torch.tensor(self.grid.shape, device=self.device) - 1
         best = math.inf
