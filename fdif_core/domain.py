@@ -159,10 +159,9 @@ class Domain:
         """Float64 ``(M, step, offset)``: block origins ``o`` (z, y, x) map to local points
         ``M (o * step + offset)``."""
         zyx_to_local = self.A[:, ::-1].copy()  # columns in grid-axis order
-        steps = [self.grid.step[axis] for axis in range(3)]
         starts = [self.grid.start[axis] - float(self.t[2 - axis]) for axis in range(3)]
-        as_tensor = lambda v: torch.tensor(v, dtype=torch.float64, device=self.device)  # noqa: E731
-        return as_tensor(zyx_to_local), as_tensor(steps), as_tensor(starts)
+        return tuple(torch.tensor(np.asarray(v, dtype=np.float64), device=self.device)
+                     for v in (zyx_to_local, self.grid.step, starts))
 
     def _block_centres(self, origins: torch.Tensor, size: int) -> Vec3:
         """Local coordinates (float32) of the centres of blocks of ``size`` voxels at ``origins``.

@@ -173,16 +173,6 @@ class Extrude(SDF3):
         out.masked_fill_(a + reach < self.neck, below)
         return out.masked_fill_(a - reach > self.neck, above)
 
-    @staticmethod
-    def _combined(c: float | torch.Tensor) -> float | torch.Tensor:
-        """``sqrt(lambda_max([[1 + c^2, c], [c, 1]]))`` (see :attr:`lipschitz`)."""
-        if isinstance(c, torch.Tensor):
-            c2 = c * c
-            return torch.sqrt((2 + c2 + torch.sqrt(c2 * c2 + 4 * c2)) / 2)
-        if not math.isfinite(c):
-            return math.inf
-        return math.sqrt((2 + c * c + math.sqrt(c ** 4 + 4 * c * c)) / 2)
-
     def perp(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """The scaled cross-section ``s * g(x/s, y/s)`` before the onion."""
         s = self.scale(a)
@@ -191,53 +181,57 @@ class Extrude(SDF3):
         s = s.clamp_min(1e-6)
         return s * self.profile2d(x / s, y / s)
 
-    @property
-    def perp_lipschitz(self) -> float:
-        """Gradient bound of ``s(a) g(x/s, y/s)``.
+    def _perp_bound(self, slope: float | torch.Tensor) -> float | torch.Tensor:
+        """Gradient bound of ``s(a) g(x/s, y/s)`` where ``|s'| <= slope`` (one or per point).
 
         For an exact profile, ``|d/ds (s g(P/s))| <= max |boundary point|``, so the bound is
-        ``sqrt(1 + (radius * max|s'|)^2)``.
+        ``sqrt(1 + (radius * slope)^2)``.
         """
         inner = self.profile2d.lipschitz
         if self.profile == "plain":
             return inner
         if inner != 1.0:
             return math.inf
-        return math.sqrt(1 + (self.profile2d.radius * self.max_slope()) ** 2)
+        c = self.profile2d.radius * slope
+        return (1 + c * c) ** 0.5
 
-    def perp_lipschitz_near(self, q: Vec3, radius: float) -> float | torch.Tensor:
-        """:attr:`perp_lipschitz` with the steepest slope within ``radius`` of each ``q``."""
-        if self.profile == "plain" or self.profile2d.lipschitz != 1.0:
-            return self.perp_lipschitz
-        c = self.profile2d.radius * self._slope_near(q[2], radius)
-        return torch.sqrt(1 + c * c) if isinstance(c, torch.Tensor) else math.sqrt(1 + c * c)
+    def _bound(self, slope: float | torch.Tensor) -> float | torch.Tensor:
+        """Gradient bound of the extrusion where ``|s'| <= slope`` (one or per point).
 
-    @property
-    def lipschitz(self) -> float:
-        """Gradient bound of the extrusion.
-
-        With ``c = radius * max|s'|``, ``grad perp = (grad g, d)`` with ``|grad g| <= 1`` and
+        With ``c = radius * slope``, ``grad perp = (grad g, d)`` with ``|grad g| <= 1`` and
         ``|d| <= c``; ``grad along = (0, 0, +-1)``. Where ``f = hypot(perp, along)`` the
         gradient is ``u grad perp + v grad along`` with ``u^2 + v^2 = 1``, whose squared norm
         is at most the largest eigenvalue of ``[[1 + c^2, c], [c, 1]]``; elsewhere it is one
-        of the two gradients, which that eigenvalue also bounds.
+        of the two gradients, which that eigenvalue also bounds. The derivation holds point by
+        point, so a local slope gives a local bound.
         """
         if self.profile == "plain":  # perp and along have orthogonal gradients
-            return max(self.perp_lipschitz, 1.0)
+            return max(self.profile2d.lipschitz, 1.0)
         if self.profile2d.lipschitz != 1.0:
             return math.inf
-        return self._combined(self.profile2d.radius * self.max_slope())
+        c = self.profile2d.radius * slope
+        c2 = c * c
+        return ((2 + c2 + (c2 * c2 + 4 * c2) ** 0.5) / 2) ** 0.5
+
+    @property
+    def perp_lipschitz(self) -> float:
+        """Gradient bound of the scaled cross-section (see :meth:`_perp_bound`)."""
+        return self._perp_bound(self.max_slope())
+
+    def perp_lipschitz_near(self, q: Vec3, radius: float) -> float | torch.Tensor:
+        """:attr:`perp_lipschitz` with the steepest slope within ``radius`` of each ``q``."""
+        return self._perp_bound(self._slope_near(q[2], radius))
+
+    @property
+    def lipschitz(self) -> float:
+        """Gradient bound of the extrusion (see :meth:`_bound`)."""
+        return self._bound(self.max_slope())
 
     def lipschitz_near(self, q: Vec3, radius: float) -> float | torch.Tensor:
-        """:attr:`lipschitz` with ``c`` from the steepest slope within ``radius`` of each ``q``.
-
-        The derivation holds point by point, so near a point only the slopes of the axial
-        range ``[a - radius, a + radius]`` enter: a neck close to an end makes one short
-        stretch steep, not the whole object.
-        """
-        if self.profile == "plain" or self.profile2d.lipschitz != 1.0:
-            return self.lipschitz
-        return self._combined(self.profile2d.radius * self._slope_near(q[2], radius))
+        """:attr:`lipschitz` with the steepest slope of the axial range ``[a - radius,
+        a + radius]``: a neck close to an end makes one short stretch steep, not the whole
+        object."""
+        return self._bound(self._slope_near(q[2], radius))
 
     def floor_near(self, q: Vec3, radius: float) -> torch.Tensor:
         """``|a| - h - radius``: ``f >= max(perp, |a| - h)`` everywhere, and ``|a| - h`` is

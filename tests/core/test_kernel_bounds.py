@@ -115,3 +115,19 @@ def test_polygon_sign_bits_match_the_winding_rule(dtype, n, seed):
     assert values.dtype == dtype
     inside = [_winding_inside(polygon.vertices, float(x), float(y)) for x, y in pts.tolist()]
     assert (values <= 0).tolist() == inside
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n,seed", [(3, 5), (6, 2), (9, 7)])
+def test_polygon_small_and_large_batches_agree_bitwise(dtype, n, seed):
+    """Small batches take every edge at once, large ones go edge by edge: same bits."""
+    polygon = SectorPolygon(n, 4.0, 15.0, seed)
+    g = torch.Generator().manual_seed(seed)
+    count = 30000  # count * n is above the all-edges batch for every n here
+    pts = ((torch.rand(count, 2, generator=g, dtype=torch.float64) * 2 - 1) * 17).to(dtype)
+    heights = torch.tensor([vy for _, vy in polygon.vertices], dtype=dtype)
+    pts[:len(heights) * 20, 1] = heights.repeat(20)
+    whole = polygon(pts[:, 0], pts[:, 1])
+    pieces = torch.cat([polygon(p[:, 0], p[:, 1]) for p in pts.split(1000)])
+    bits = torch.int32 if dtype == torch.float32 else torch.int64
+    assert torch.equal(whole.view(bits), pieces.view(bits))
