@@ -177,7 +177,9 @@ class Bend(SDF3):
         dy = radius - y
         theta = torch.atan2(x, dy)
         rho = torch.hypot(x, dy)
-        f = self.children[0]((theta * radius, radius - rho, z))
+        # radius - rho as (radius^2 - rho^2) / (radius + rho): no cancellation when 1/k is large
+        height = (y * (2 * radius - y) - x * x) / (radius + rho)
+        f = self.children[0]((theta * radius, height, z))
         stretch = self._stretch()
         return f if stretch == 1.0 else f / stretch
 

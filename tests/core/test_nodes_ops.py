@@ -105,6 +105,15 @@ def test_twist_preserves_volume_and_is_a_bound():
     assert lipschitz_ratio(twisted, points, offsets) <= 1 + 1e-6
 
 
+def test_bend_with_a_tiny_curvature_matches_the_straight_child_in_float32():
+    # 1/k = 1.7e7: radius - rho in float32 would cancel to whole units (a hypothesis find).
+    child = spec("box", hx=10.0, hy=10.0, hz=10.0)
+    bent = compile_tree(spec("bend", child, k=5.960464477539063e-08))
+    q = lattice(12, 1.5, torch.float32)
+    torch.testing.assert_close(bent(q), compile_tree(child)(q), rtol=0, atol=1e-4)
+    assert bounds_violation(bent, q, 0.0) <= 1e-3
+
+
 def test_bend_keeps_a_centred_slab_volume():
     # Arc lengths scale by (1 - k y'): symmetric in y', so the volume is unchanged.
     slab = spec("box", hx=10.0, hy=2.0, hz=3.0)
