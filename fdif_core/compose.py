@@ -136,6 +136,7 @@ class Composer:
                                plan.noise_seed, self.device, full=full, near=near,
                                cache=self.cache)
 
+    @torch.inference_mode()
     def render(self, plans: list[ObjectPlan], seed: int = 0, index: int = 0) -> Sample:
         """Compose planned objects into an image and labels.
 

@@ -92,6 +92,7 @@ def _block_lookup(minima: torch.Tensor, origins: torch.Tensor, size: int) -> tor
     return minima.view(-1).index_select(0, linear_index(blocks, minima.shape))
 
 
+@torch.inference_mode()
 def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Grid,
                     displacement: str = "none", noise_seed: int = 0,
                     device: torch.device | str = "cpu", full: bool = False, near: float = 0.0,
