@@ -11,7 +11,7 @@ import math
 import numpy as np
 import torch
 
-from fdif_core.nodes.base import SDF2, SDF3, Bounds, Vec3, box
+from fdif_core.nodes.base import SDF2, SDF3, Bounds, Vec3, box, constants
 from fdif_core.nodes.registry import ParamSpec, register_node
 
 REFERENCE_OCTAHEDRON_FACTOR = 0.35773502691896257
@@ -133,10 +133,13 @@ class Extrude(SDF3):
         if self.profile == "plain":
             return None
         if self.profile == "cone":
-            return (s2 - 1) * (a + h) / (2 * h) + 1
+            rise, h, length, one = constants(self, a, s2 - 1, h, 2 * h, 1.0)
+            return rise * (a + h) / length + one
         neck = self.neck
-        below = (s2 - 1) * (a + h) / (neck + h + 1e-12) + 1
-        above = (s2 - 1) * (a - neck) / (neck - h + 1e-12) + s2
+        rise, h, below_length, one, neck, above_length, s2 = constants(
+            self, a, s2 - 1, h, neck + h + 1e-12, 1.0, neck, neck - h + 1e-12, s2)
+        below = rise * (a + h) / below_length + one
+        above = rise * (a - neck) / above_length + s2
         return torch.where(a < neck, below, above)
 
     def _scale_at(self, a: float) -> float:
@@ -168,10 +171,10 @@ class Extrude(SDF3):
         if below == above:
             return below
         reach = radius + 1e-3
-        steep = max(below, above)
-        out = torch.full_like(a, steep)
-        out.masked_fill_(a + reach < self.neck, below)
-        return out.masked_fill_(a - reach > self.neck, above)
+        low, high = constants(self, a, self.neck - reach, self.neck + reach)
+        out = torch.full_like(a, max(below, above))
+        out.masked_fill_(a < low, below)
+        return out.masked_fill_(a > high, above)
 
     def perp(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """The scaled cross-section ``s * g(x/s, y/s)`` before the onion."""
@@ -255,8 +258,8 @@ class Extrude(SDF3):
         if self.onion_ratio > 0:
             if self.onion_t is None:
                 raise RuntimeError("an onioned extrusion needs prepare(domain) before evaluation")
-            perp = torch.abs(perp) - self.onion_t
-        along = torch.abs(a) - self.h
+            perp = torch.abs(perp) - constants(self, perp, self.onion_t)[0]
+        along = torch.abs(a) - constants(self, a, self.h)[0]
         outside = torch.hypot(perp.clamp_min(0), along.clamp_min(0))
         return outside + torch.maximum(perp, along).clamp_max_(0)
 

@@ -7,7 +7,7 @@ import random
 
 import torch
 
-from fdif_core.nodes.base import SDF2
+from fdif_core.nodes.base import SDF2, constants
 from fdif_core.nodes.registry import ParamSpec, register_node
 
 REFERENCE_PI = 3.1415927  # the star construction uses this literal (spec §4.2)
@@ -132,7 +132,7 @@ class _EdgeTable:
                 columns[key].append(value)
             self.sloped.append(ay != by)
         self.bits = SAME_SIZE_INT[dtype]
-        self.shift = torch.iinfo(self.bits).bits - 1
+        self.shift = torch.tensor(torch.iinfo(self.bits).bits - 1, dtype=self.bits, device=device)
         self.col = {k: torch.tensor(v, dtype=dtype, device=device).view(-1, 1)
                     for k, v in columns.items()}
         self.row = {k: list(v.unbind(0)) for k, v in self.col.items()}
@@ -215,14 +215,15 @@ class Star(SDF2):
     lipschitz = 1.0
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        two_alpha, alpha, ux, uy, ex, ey = constants(
+            self, x, 2 * self.alpha, self.alpha, self.ux, self.uy, self.ex, self.ey)
         px = torch.abs(x)
         length = torch.hypot(px, y)
-        two_alpha = 2 * self.alpha
         ang = torch.atan2(px, y)
-        phi = ang - two_alpha * torch.floor(ang / two_alpha) - self.alpha
-        qx = length * torch.cos(phi) - self.ux
-        qy = length * torch.abs(torch.sin(phi)) - self.uy
-        k = (qx * self.ex).add_(qy * self.ey).neg_().clamp_(0.0, self.cap)
-        qx = qx.add_(k * self.ex)
-        qy = qy.add_(k * self.ey)
+        phi = ang - two_alpha * torch.floor(ang / two_alpha) - alpha
+        qx = length * torch.cos(phi) - ux
+        qy = length * torch.abs(torch.sin(phi)) - uy
+        k = (qx * ex).add_(qy * ey).neg_().clamp_(0.0, self.cap)
+        qx = qx.add_(k * ex)
+        qy = qy.add_(k * ey)
         return torch.sign(qx) * torch.hypot(qx, qy)
