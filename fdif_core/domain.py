@@ -279,7 +279,8 @@ class Domain:
             nonlocal best
             if size == 1:
                 best = min(best, float(values.min()))
-            else:  # the voxel nearest the most promising centre gives an upper bound
+            elif size == BLOCK:  # the voxel nearest the most promising centre gives an upper
+                # bound; probing again at finer levels costs more than it prunes
                 centre = origins[int(values.argmin())] + (size - 1) // 2
                 voxel = torch.minimum(centre, upper).view(1, 3)
                 best = min(best, float(fn(self.local_points(voxel)).min()))
