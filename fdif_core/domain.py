@@ -186,10 +186,16 @@ class Domain:
         then block), so coordinates are gathered per block axis and broadcast along a long
         contiguous last dimension, and work goes in chunks that stay in cache.
         """
+        if not len(origins):
+            empty = torch.zeros(0, device=self.device)
+            return empty.long(), empty
         z0, z1, y0, y1, x0, x1 = box
         d, h, w = self.grid.shape
         pair = torch.arange(2, device=self.device).view(2, 1)
         child = (pair.view(2, 1, 1) * (h * w) + pair.view(1, 2, 1) * w + pair.view(1, 1, 2))
+        first, last = (v.tolist() for v in torch.aminmax(origins, dim=0))
+        past_box = (first[0] < z0 or first[1] < y0 or first[2] < x0
+                    or last[0] + 1 >= z1 or last[1] + 1 >= y1 or last[2] + 1 >= x1)
         flats, values = [], []
         for chunk in origins.split(VOXEL_CHUNK // 8):
             m = len(chunk)
@@ -204,8 +210,7 @@ class Domain:
                 flat = (child.view(8, 1) + base).view(-1).clamp_max_(d * h * w - 1)
                 f = f + offset.index_select(0, flat)
             keep = f <= threshold(None, 1, f)
-            if bool((iz[1] >= z1).any() | (iy[1] >= y1).any() | (ix[1] >= x1).any()
-                    | (iz[0] < z0).any() | (iy[0] < y0).any() | (ix[0] < x0).any()):
+            if past_box:
                 keep &= (((iz >= z0) & (iz < z1)).view(2, 1, 1, m)
                          & ((iy >= y0) & (iy < y1)).view(1, 2, 1, m)
                          & ((ix >= x0) & (ix < x1)).view(1, 1, 2, m)).view(-1)
@@ -213,9 +218,6 @@ class Domain:
             flats.append(flat.index_select(0, sel) if flat is not None else
                          base.index_select(0, sel % m) + child.view(-1).index_select(0, sel // m))
             values.append(f.index_select(0, sel))
-        if not flats:
-            empty = torch.zeros(0, device=self.device)
-            return empty.long(), empty
         return torch.cat(flats), torch.cat(values)
 
     def descend(self, fn: Bounded, box: IndexBox, threshold: Threshold,
