@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from fdif_core.displacements import DISPLACEMENTS, NONE, get_displacement
-from fdif_core.domain import linear_index
+from fdif_core.domain import BLOCK, linear_index
 from fdif_core.grid import Grid
 from fdif_core.mappers import PEAK, get_mapper
 from fdif_core.nodes.mapper import class_mapper
@@ -25,7 +25,7 @@ from fdif_core.placement import Placement, sample_placement
 from fdif_core.presets import ClassEntry, LoadedPreset, Preset, class_table
 from fdif_core.shapes import sample_class
 
-HALO_NEAR = 12.0  # halos are evaluated exactly where f <= HALO_NEAR
+HALO_NEAR = 8.0  # halos are evaluated exactly where f <= HALO_NEAR
 FLOAT_SLACK = 1e-3  # covers float32 rounding of sums below 128 (ulp 7.6e-6 at 128)
 
 
@@ -143,15 +143,15 @@ class Composer:
         The intensity is ``uint8(floor(clamp(S + H, 0, 128)))`` where ``S`` sums the mapped
         values of the objects whose mapper vanishes outside and ``H`` those of the halo
         (``inverse_cube``) objects, each sum in object order. A halo reaches every voxel, but
-        beyond ``f > HALO_NEAR`` it is below ``128 / (HALO_NEAR^3 + 1)``: halos are evaluated
-        exactly near their object, and elsewhere only at the voxels where the omitted amount
-        could change the truncated result (:func:`resolve_halos`), so the image is exactly
-        the one a full-grid evaluation gives.
+        beyond ``f > HALO_NEAR`` it is below ``128 / (HALO_NEAR^3 + 1)``, and far less far
+        away (:meth:`omitted_halo_bound`): halos are evaluated exactly near their object,
+        and elsewhere only at the voxels where the omitted amount could change the truncated
+        result (:meth:`resolve_halos`), so the image is exactly the one a full-grid
+        evaluation gives.
         """
         grid_shape = self.grid.shape
         image = torch.zeros(grid_shape, dtype=torch.float32, device=self.device)
         halo = torch.zeros_like(image)
-        near_count = torch.zeros(grid_shape, dtype=torch.int32, device=self.device)
         halos: list[tuple[Evaluated | None, ObjectPlan]] = []
         painted: list[tuple[torch.Tensor, ObjectPlan]] = []  # inside voxels, object
         metadata = []
@@ -170,19 +170,36 @@ class Composer:
             meta["volume"] = len(inside)
             target = halo if mapper.has_halo else image
             target.view(-1).index_add_(0, evaluated.index, mapper(evaluated.values))
-            if mapper.has_halo:
-                near_count.view(-1).index_add_(0, evaluated.index,
-                                               torch.ones_like(evaluated.index, dtype=torch.int32))
             if len(inside):
                 painted.append((inside, plan))
         if halos:
-            # a halo object is beyond HALO_NEAR wherever it was not evaluated
-            bound = max(get_mapper(plan.mapper).bound_beyond(HALO_NEAR) for _, plan in halos)
-            omitted = (len(halos) - near_count).float() * bound
-            image = self.resolve_halos(image, halo, omitted, halos)
+            image = self.resolve_halos(image, halo, self.omitted_halo_bound(halos), halos)
         image = image.clamp_(0, PEAK).to(torch.uint8)
         label = self._paint(painted)
         return Sample(image.cpu().numpy(), label.cpu().numpy(), metadata, seed, index)
+
+    def omitted_halo_bound(self, halos: list) -> torch.Tensor:
+        """Per voxel, an upper bound of the halo values left out of the evaluated halo sum.
+
+        Halo object ``k`` is left out where it was not evaluated. There ``f > HALO_NEAR``, and
+        ``f`` is at least the object's floor over the voxel's block (``block_floors``), so
+        its value is at most ``bound_beyond(max(HALO_NEAR, floor))``: far from every halo
+        object the bound is small, and few voxels need their exact halo.
+        """
+        d, h, w = self.grid.shape
+        omitted = torch.zeros(self.grid.shape, dtype=torch.float32, device=self.device)
+        for evaluated, plan in halos:
+            mapper = get_mapper(plan.mapper)
+            if evaluated is None:
+                omitted += mapper.bound_beyond(HALO_NEAR)
+                continue
+            bound = mapper.bound_beyond(evaluated.block_floors().clamp_min(HALO_NEAR))
+            nz, ny, nx = bound.shape
+            per_voxel = bound.view(nz, 1, ny, 1, nx, 1).expand(nz, BLOCK, ny, BLOCK, nx, BLOCK)
+            per_voxel = per_voxel.reshape(nz * BLOCK, ny * BLOCK, nx * BLOCK)[:d, :h, :w].contiguous()
+            per_voxel.view(-1).index_fill_(0, evaluated.index, 0.0)
+            omitted += per_voxel
+        return omitted
 
     def resolve_halos(self, image: torch.Tensor, halo: torch.Tensor, omitted: torch.Tensor,
                       halos: list) -> torch.Tensor:

@@ -176,6 +176,32 @@ class Domain:
     def _radius(self, size: int) -> float:
         return 0.5 * (size - 1) * math.sqrt(sum(s * s for s in self.grid.step))
 
+    def _block_bounds(self, fn: Bounded, origins: torch.Tensor,
+                      size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``fn`` at the centres of the blocks of ``size`` at ``origins``, and a lower bound of
+        ``fn`` over each block: the centre value minus the local gradient bound times the
+        block's radius in local coordinates (or ``fn.floor_near`` where higher), minus a
+        float32 slack."""
+        centres = self._block_centres(origins, size)
+        exact = fn(centres).expand(len(origins))
+        radius = self.stretch * self._radius(size)
+        lower = exact - LIPSCHITZ_SAFETY * radius * fn.lipschitz_near(centres, radius)
+        floor = fn.floor_near(centres, radius)
+        if floor is not None:
+            lower = torch.maximum(lower, floor)
+        return exact, lower - exact.abs() * 1e-4 - 1e-3
+
+    def block_floors(self, fn: Bounded) -> torch.Tensor:
+        """A lower bound of ``fn`` over each block of ``BLOCK``³ voxels of the whole grid
+        (blocks start at multiples of ``BLOCK``), shape ``ceil(grid shape / BLOCK)``;
+        ``-inf`` everywhere when ``fn``'s gradient bound is infinite."""
+        counts = [-(-n // BLOCK) for n in self.grid.shape]
+        if not math.isfinite(fn.lipschitz * self.stretch):
+            return torch.full(counts, -math.inf, device=self.device)
+        origins = torch.cartesian_prod(
+            *[torch.arange(0, n, BLOCK, device=self.device) for n in self.grid.shape])
+        return self._block_bounds(fn, origins, BLOCK)[1].view(counts)
+
     def _voxels(self, origins: torch.Tensor, box: IndexBox, fn: Callable[[Vec3], torch.Tensor],
                 threshold: Threshold, offset: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact values of the voxels of 2-blocks at ``origins`` that lie in ``box``.
@@ -225,9 +251,8 @@ class Domain:
         """Branch and bound over blocks of 8, 4 and 2 voxels covering ``box``, then voxels.
 
         Blocks are aligned to multiples of their size in the grid. At each block level ``fn``
-        is evaluated at the block centres; a block survives when its lower bound (centre value
-        minus the local gradient bound ``fn.lipschitz_near`` times the block's radius in local
-        coordinates, minus a float32 slack) is at most
+        is evaluated at the block centres; a block survives when its lower bound
+        (:meth:`_block_bounds`) is at most
         ``threshold(origins, size, values)`` (a number or one per block). Survivors are split
         in eight. The voxels of the surviving 2-blocks that lie in ``box`` are evaluated
         exactly (bitwise the full-grid values), the flat field ``offset`` is added when given, and
@@ -248,14 +273,7 @@ class Domain:
         origins = torch.cartesian_prod(*ranges).view(-1, 3)
         size = BLOCK
         while True:
-            centres = self._block_centres(origins, size)
-            exact = fn(centres).expand(len(origins))
-            radius = self.stretch * self._radius(size)
-            lower = exact - LIPSCHITZ_SAFETY * radius * fn.lipschitz_near(centres, radius)
-            floor = fn.floor_near(centres, radius)
-            if floor is not None:
-                lower = torch.maximum(lower, floor)
-            lower = lower - exact.abs() * 1e-4 - 1e-3  # float32 slack
+            exact, lower = self._block_bounds(fn, origins, size)
             keep = (lower <= threshold(origins, size, exact)).nonzero().squeeze(1)
             origins = origins.index_select(0, keep)
             if size == 2:

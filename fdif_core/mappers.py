@@ -24,8 +24,9 @@ class Mapper:
         """Whether it is non-zero outside the object (then it needs the whole grid)."""
         return self.formula == "inverse_cube"
 
-    def bound_beyond(self, distance: float) -> float:
-        """Largest value at any ``|d| > distance`` (only halo mappers are non-zero there)."""
+    def bound_beyond(self, distance: float | torch.Tensor) -> float | torch.Tensor:
+        """Largest value at any ``|d| > distance`` (only halo mappers are non-zero there);
+        ``distance`` may be a tensor of non-negative distances."""
         if self.formula == "inverse_cube":
             return PEAK / (distance ** 3 + 1)
         return 0.0

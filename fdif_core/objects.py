@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from fdif_core.displacements import GradientNoise, WorldDisplacement, get_displacement
-from fdif_core.domain import Domain, IndexBox, linear_index
+from fdif_core.domain import BLOCK, Domain, IndexBox, linear_index
 from fdif_core.grid import Grid
 from fdif_core.nodes.base import SDF3
 from fdif_core.placement import Placement
@@ -33,7 +33,9 @@ class Evaluated:
     ``index`` holds flat C-order grid positions inside ``box`` and ``values`` the SDF there,
     exactly as a full-grid evaluation gives it; every voxel of the box not listed was proved
     to be beyond the requested level. ``exact_at(index)`` evaluates any voxels (an ``(N, 3)``
-    index tensor) exactly.
+    index tensor) exactly; ``block_floors()`` gives a lower bound of the SDF over each block
+    of :data:`~fdif_core.domain.BLOCK`³ voxels of the whole grid (see
+    :meth:`~fdif_core.domain.Domain.block_floors`).
     """
 
     box: IndexBox
@@ -41,6 +43,7 @@ class Evaluated:
     values: torch.Tensor
     grid_shape: tuple[int, int, int]
     exact_at: Callable[[torch.Tensor], torch.Tensor] = field(repr=False)
+    block_floors: Callable[[], torch.Tensor] = field(repr=False)
 
     @property
     def slices(self) -> tuple[slice, slice, slice]:
@@ -134,7 +137,8 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
         sdf.prepare(domain)
     disp = get_displacement(displacement)
     # f = f_loc + delta with delta >= -dip, so f <= near needs f_loc <= near + dip
-    level = near + (max(-disp.lower_bound(grid), 0.0) if disp is not None else 0.0)
+    dip = max(-disp.lower_bound(grid), 0.0) if disp is not None else 0.0
+    level = near + dip
     world = cache.field(disp, grid, device).view(-1) if isinstance(disp, WorldDisplacement) \
         else None
 
@@ -149,6 +153,12 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
         values = sdf(domain.local_points(index)).expand(len(index))
         return displaced(values, linear_index(index, grid.shape))
 
+    def block_floors() -> torch.Tensor:
+        floors = domain.block_floors(sdf)
+        if world is not None:
+            return floors + cache.block_minima(disp, grid, device, BLOCK)
+        return floors - dip
+
     if full:
         box = domain.full_box
     else:
@@ -160,7 +170,7 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
     if full or not math.isfinite(sdf.lipschitz) or (z1 - z0) * (y1 - y0) * (x1 - x0) < CULL_MIN_VOXELS:
         f = sdf(domain.local(box)).expand(z1 - z0, y1 - y0, x1 - x0)
         index = _box_index(box, grid.shape, device)
-        return Evaluated(box, index, displaced(f.reshape(-1), index), grid.shape, exact_at)
+        return Evaluated(box, index, displaced(f.reshape(-1), index), grid.shape, exact_at, block_floors)
     # Only voxels with f <= near matter: find them block-wise.
     if world is not None:  # the displacement is known at every voxel
 
@@ -170,9 +180,9 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
             return near - _block_lookup(cache.block_minima(disp, grid, device, size), origins, size)
 
         index, values = domain.descend(sdf, box, threshold, world)
-        return Evaluated(box, index, values, grid.shape, exact_at)
+        return Evaluated(box, index, values, grid.shape, exact_at, block_floors)
     index, values = domain.descend(sdf, box, lambda *_: level)
-    return Evaluated(box, index, displaced(values, index), grid.shape, exact_at)
+    return Evaluated(box, index, displaced(values, index), grid.shape, exact_at, block_floors)
 
 
 def _box_index(box: IndexBox, shape: tuple[int, int, int], device: torch.device) -> torch.Tensor:

@@ -254,3 +254,28 @@ def test_halo_resolution_equals_full_grid_images():
         if checked == 3:
             break
     assert checked == 3
+
+
+def test_block_floors_bound_every_voxel_of_their_block_and_prune_far_blocks():
+    from fdif_core.compose import HALO_NEAR
+    from fdif_core.domain import BLOCK
+
+    comp = Composer(load_preset("paper"))
+    displacements = set()
+    far_blocks = useful = 0
+    for i in range(3):
+        for plan in comp.plan(0, i)[:7]:
+            evaluated = comp.evaluate(plan, near=HALO_NEAR)
+            if evaluated is None:
+                continue
+            displacements.add(plan.displacement)
+            full = comp.evaluate(plan, full=True).sdf[None, None]
+            minima = -torch.nn.functional.max_pool3d(-full, BLOCK, BLOCK, ceil_mode=True)[0, 0]
+            floors = evaluated.block_floors()
+            assert floors.shape == minima.shape
+            assert bool((floors <= minima).all()), plan.metadata()
+            far = minima > 3 * HALO_NEAR
+            far_blocks += int(far.sum())
+            useful += int((floors[far] > HALO_NEAR).sum())
+    assert len(displacements) >= 4  # world fields, gradient noise and none among them
+    assert useful >= 0.8 * far_blocks
