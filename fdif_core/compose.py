@@ -233,12 +233,12 @@ class Composer:
         elif policy == "larger_wins":
             painted = sorted(painted, key=lambda p: len(p[0]))
         tasks = 1 if self.vocab is None else len(self.vocab)
-        label = torch.zeros((*self.grid.shape, tasks), dtype=torch.int32, device=self.device)
-        flat = label.view(-1, tasks)
+        planes = torch.zeros((tasks, *self.grid.shape), dtype=torch.int32, device=self.device)
         for inside, plan in painted:
             values = [plan.entry.id] if self.vocab is None else task_ids(plan, self.vocab)
-            flat[inside] = torch.tensor(values, dtype=torch.int32, device=self.device)
-        return label[..., 0] if self.vocab is None else label
+            for plane, value in zip(planes, values, strict=True):
+                plane.view(-1).index_fill_(0, inside, value)
+        return planes[0] if self.vocab is None else planes.permute(1, 2, 3, 0).contiguous()
 
     def sample(self, seed: int, index: int) -> Sample:
         """Draw and render sample ``index`` of the dataset with ``seed``."""
