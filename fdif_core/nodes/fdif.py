@@ -7,6 +7,7 @@ optional domain-dependent onion) and revolve. Profiles come from :mod:`fdif_core
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -161,13 +162,15 @@ class Extrude(SDF3):
         """Largest |ds/da| of the scale profile."""
         return max(self._slopes())
 
-    def _slope_near(self, a: torch.Tensor, radius: float) -> float | torch.Tensor:
-        """Largest |ds/da| over ``[a - radius, a + radius]`` (one per point where it varies).
+    def _near(self, a: torch.Tensor, radius: float,
+              bound: Callable[[float], float]) -> float | torch.Tensor:
+        """``bound(slope)`` with the steepest ``|ds/da|`` over ``[a - radius, a + radius]``
+        (one value per point where it varies).
 
-        The profile is piecewise linear: one slope below the neck, one above. The comparison
-        has a 1e-3 slack for float32 rounding of ``a``.
+        The profile is piecewise linear: one slope below the neck, one above; ``bound``
+        increases with the slope. The comparison has a 1e-3 slack for float32 rounding of ``a``.
         """
-        below, above = self._slopes()
+        below, above = (bound(slope) for slope in self._slopes())
         if below == above:
             return below
         reach = radius + 1e-3
@@ -184,8 +187,8 @@ class Extrude(SDF3):
         s = s.clamp_min(1e-6)
         return s * self.profile2d(x / s, y / s)
 
-    def _perp_bound(self, slope: float | torch.Tensor) -> float | torch.Tensor:
-        """Gradient bound of ``s(a) g(x/s, y/s)`` where ``|s'| <= slope`` (one or per point).
+    def _perp_bound(self, slope: float) -> float:
+        """Gradient bound of ``s(a) g(x/s, y/s)`` where ``|s'| <= slope``.
 
         For an exact profile, ``|d/ds (s g(P/s))| <= max |boundary point|``, so the bound is
         ``sqrt(1 + (radius * slope)^2)``.
@@ -195,11 +198,10 @@ class Extrude(SDF3):
             return inner
         if inner != 1.0:
             return math.inf
-        c = self.profile2d.radius * slope
-        return (1 + c * c) ** 0.5
+        return math.hypot(1.0, self.profile2d.radius * slope)
 
-    def _bound(self, slope: float | torch.Tensor) -> float | torch.Tensor:
-        """Gradient bound of the extrusion where ``|s'| <= slope`` (one or per point).
+    def _bound(self, slope: float) -> float:
+        """Gradient bound of the extrusion where ``|s'| <= slope``.
 
         With ``c = radius * slope``, ``grad perp = (grad g, d)`` with ``|grad g| <= 1`` and
         ``|d| <= c``; ``grad along = (0, 0, +-1)``. Where ``f = hypot(perp, along)`` the
@@ -214,7 +216,7 @@ class Extrude(SDF3):
             return math.inf
         c = self.profile2d.radius * slope
         c2 = c * c
-        return ((2 + c2 + (c2 * c2 + 4 * c2) ** 0.5) / 2) ** 0.5
+        return math.sqrt((2 + c2 + math.sqrt(c2 * c2 + 4 * c2)) / 2)
 
     @property
     def perp_lipschitz(self) -> float:
@@ -223,7 +225,7 @@ class Extrude(SDF3):
 
     def perp_lipschitz_near(self, q: Vec3, radius: float) -> float | torch.Tensor:
         """:attr:`perp_lipschitz` with the steepest slope within ``radius`` of each ``q``."""
-        return self._perp_bound(self._slope_near(q[2], radius))
+        return self._near(q[2], radius, self._perp_bound)
 
     @property
     def lipschitz(self) -> float:
@@ -234,7 +236,7 @@ class Extrude(SDF3):
         """:attr:`lipschitz` with the steepest slope of the axial range ``[a - radius,
         a + radius]``: a neck close to an end makes one short stretch steep, not the whole
         object."""
-        return self._bound(self._slope_near(q[2], radius))
+        return self._near(q[2], radius, self._bound)
 
     def floor_near(self, q: Vec3, radius: float) -> torch.Tensor:
         """``|a| - h - radius``: ``f >= max(perp, |a| - h)`` everywhere, and ``|a| - h`` is
