@@ -198,9 +198,13 @@ class Domain:
         counts = [-(-n // BLOCK) for n in self.grid.shape]
         if not math.isfinite(fn.lipschitz * self.stretch):
             return torch.full(counts, -math.inf, device=self.device)
-        origins = torch.cartesian_prod(
-            *[torch.arange(0, n, BLOCK, device=self.device) for n in self.grid.shape])
-        return self._block_bounds(fn, origins, BLOCK)[1].view(counts)
+        return self._block_bounds(fn, self._block_origins(self.full_box), BLOCK)[1].view(counts)
+
+    def _block_origins(self, box: IndexBox) -> torch.Tensor:
+        """``(M, 3)`` origins (z, y, x) of the grid-aligned ``BLOCK``³ blocks covering ``box``."""
+        z0, z1, y0, y1, x0, x1 = box
+        return torch.cartesian_prod(*[torch.arange(lo - lo % BLOCK, hi, BLOCK, device=self.device)
+                                      for lo, hi in ((z0, z1), (y0, y1), (x0, x1))]).view(-1, 3)
 
     def _voxels(self, origins: torch.Tensor, box: IndexBox, fn: Callable[[Vec3], torch.Tensor],
                 threshold: Threshold, offset: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -267,10 +271,7 @@ class Domain:
         values : Tensor
             ``fn`` (plus ``offset``) at those voxels.
         """
-        z0, z1, y0, y1, x0, x1 = box
-        ranges = [torch.arange(lo - lo % BLOCK, hi, BLOCK, device=self.device) for lo, hi in
-                  ((z0, z1), (y0, y1), (x0, x1))]
-        origins = torch.cartesian_prod(*ranges).view(-1, 3)
+        origins = self._block_origins(box)
         size = BLOCK
         while True:
             exact, lower = self._block_bounds(fn, origins, size)
