@@ -32,8 +32,8 @@ class Evaluated:
 
     ``index`` holds flat C-order grid positions inside ``box`` and ``values`` the SDF there,
     exactly as a full-grid evaluation gives it; every voxel of the box not listed was proved
-    to be beyond the requested level. ``exact_at(index)`` evaluates any voxels (an ``(N, 3)``
-    index tensor) exactly; ``block_floors()`` gives a lower bound of the SDF over each block
+    to be beyond the requested level. ``exact_at(flat)`` evaluates any voxels (flat C-order
+    grid positions) exactly; ``block_floors()`` gives a lower bound of the SDF over each block
     of :data:`~fdif_core.domain.BLOCK`³ voxels of the whole grid (see
     :meth:`~fdif_core.domain.Domain.block_floors`).
     """
@@ -149,9 +149,9 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
             return values + world.index_select(0, flat)
         return values
 
-    def exact_at(index: torch.Tensor) -> torch.Tensor:
-        values = sdf(domain.local_points(index)).expand(len(index))
-        return displaced(values, linear_index(index, grid.shape))
+    def exact_at(flat: torch.Tensor) -> torch.Tensor:
+        values = sdf(domain.local_points(domain.unravel(flat))).expand(len(flat))
+        return displaced(values, flat)
 
     def block_floors() -> torch.Tensor:
         floors = domain.block_floors(sdf)
