@@ -9,6 +9,7 @@ pruning), which the reference onion needs (spec §5.6).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from functools import cached_property
@@ -41,9 +42,17 @@ class Bounded(Protocol):
     def floor_near(self, q: Vec3, radius: float) -> torch.Tensor | None: ...
 
 
+@functools.cache
+def _child_offsets(size: int, device: torch.device) -> torch.Tensor:
+    """``(3, 8, 1)`` offsets (rows z, y, x) of the eight sub-blocks of ``size`` in a block."""
+    corners = torch.cartesian_prod(*[torch.tensor([0, size], device=device)] * 3)
+    return corners.T.contiguous().view(3, 8, 1)
+
+
 def linear_index(index: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """Flat C-order positions of ``(N, 3)`` voxel indices in an array of ``shape``."""
-    return (index[:, 0] * shape[1] + index[:, 1]) * shape[2] + index[:, 2]
+    """Flat C-order positions of ``(3, N)`` voxel indices (rows z, y, x) in an array of
+    ``shape``."""
+    return (index[0] * shape[1]).add_(index[1]).mul_(shape[2]).add_(index[2])
 
 
 class Domain:
@@ -124,13 +133,13 @@ class Domain:
         return tuple(q.unbind(0))
 
     def local_points(self, index: torch.Tensor) -> Vec3:
-        """Local coordinates of the voxels ``index`` (an ``(N, 3)`` long tensor of z, y, x)."""
-        return self._gather(index[:, 2], index[:, 1], index[:, 0])
+        """Local coordinates of the voxels ``index`` (a ``(3, N)`` long tensor, rows z, y, x)."""
+        return self._gather(index[2], index[1], index[0])
 
     def unravel(self, flat: torch.Tensor) -> torch.Tensor:
-        """``(N, 3)`` voxel indices (z, y, x) of flat C-order grid positions."""
+        """``(3, N)`` voxel indices (rows z, y, x) of flat C-order grid positions."""
         _, h, w = self.grid.shape
-        return torch.stack((flat // (h * w), flat // w % h, flat % w), dim=1)
+        return torch.stack((flat // (h * w), flat // w % h, flat % w))
 
     def world_box(self, lo: np.ndarray, hi: np.ndarray) -> IndexBox | None:
         """Index box of the grid voxels that may lie in the local box ``[lo, hi]``.
@@ -155,23 +164,33 @@ class Domain:
         return tuple(out)
 
     @cached_property
-    def _centre_map(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Float64 ``(M, step, offset)``: block origins ``o`` (z, y, x) map to local points
-        ``M (o * step + offset)``."""
-        zyx_to_local = self.A[:, ::-1].copy()  # columns in grid-axis order
+    def _centre_map(self) -> tuple[np.ndarray, np.ndarray]:
+        """Float64 ``(B, b)``: voxel indices ``o`` (z, y, x) lie at local points ``B o + b``."""
+        zyx_to_local = self.A[:, ::-1]  # columns in grid-axis order
         starts = [self.grid.start[axis] - float(self.t[2 - axis]) for axis in range(3)]
-        return tuple(torch.tensor(np.asarray(v, dtype=np.float64), device=self.device)
-                     for v in (zyx_to_local, self.grid.step, starts))
+        return zyx_to_local * np.asarray(self.grid.step), zyx_to_local @ np.asarray(starts)
+
+    def _centre_affine(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, c)`` as float64 tensors: blocks of ``size`` at ``o`` are centred at ``B o + c``
+        (made once per size)."""
+        made = self.__dict__.setdefault("_affines", {})
+        if size not in made:
+            matrix, start = self._centre_map
+            centre = start + matrix.sum(axis=1) * ((size - 1) / 2)
+            made[size] = (torch.tensor(matrix, device=self.device),
+                          torch.tensor(centre, device=self.device).view(3, 1))
+        return made[size]
 
     def _block_centres(self, origins: torch.Tensor, size: int) -> Vec3:
-        """Local coordinates (float32) of the centres of blocks of ``size`` voxels at ``origins``.
+        """Local coordinates (float32) of the centres of blocks of ``size`` voxels at ``origins``
+        (``(3, M)``, rows z, y, x).
 
         They only feed bounds, which carry a slack far above the rounding here, so one float64
         matrix product serves instead of :func:`apply_linear`'s element-wise sums.
         """
-        matrix, step, start = self._centre_map
-        world = origins.to(torch.float64).add_((size - 1) / 2).mul_(step).add_(start)
-        return tuple(torch.mm(matrix, world.T).to(torch.float32).unbind(0))
+        matrix, centre = self._centre_affine(size)
+        return tuple(torch.addmm(centre, matrix, origins.to(torch.float64))
+                     .to(torch.float32).unbind(0))
 
     def _radius(self, size: int) -> float:
         return 0.5 * (size - 1) * math.sqrt(sum(s * s for s in self.grid.step))
@@ -183,7 +202,7 @@ class Domain:
         block's radius in local coordinates (or ``fn.floor_near`` where higher), minus a
         float32 slack."""
         centres = self._block_centres(origins, size)
-        exact = fn(centres).expand(len(origins))
+        exact = fn(centres).expand(origins.shape[1])
         radius = self.stretch * self._radius(size)
         lower = exact - LIPSCHITZ_SAFETY * radius * fn.lipschitz_near(centres, radius)
         floor = fn.floor_near(centres, radius)
@@ -201,10 +220,12 @@ class Domain:
         return self._block_bounds(fn, self._block_origins(self.full_box), BLOCK)[1].view(counts)
 
     def _block_origins(self, box: IndexBox) -> torch.Tensor:
-        """``(M, 3)`` origins (z, y, x) of the grid-aligned ``BLOCK``³ blocks covering ``box``."""
+        """``(3, M)`` origins (rows z, y, x; x fastest) of the grid-aligned ``BLOCK``³ blocks
+        covering ``box``."""
         z0, z1, y0, y1, x0, x1 = box
-        return torch.cartesian_prod(*[torch.arange(lo - lo % BLOCK, hi, BLOCK, device=self.device)
-                                      for lo, hi in ((z0, z1), (y0, y1), (x0, x1))]).view(-1, 3)
+        axes = [torch.arange(lo - lo % BLOCK, hi, BLOCK, device=self.device)
+                for lo, hi in ((z0, z1), (y0, y1), (x0, x1))]
+        return torch.stack(torch.meshgrid(*axes, indexing="ij")).view(3, -1)
 
     def _voxels(self, origins: torch.Tensor, box: IndexBox, fn: Callable[[Vec3], torch.Tensor],
                 threshold: Threshold, offset: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -216,20 +237,20 @@ class Domain:
         then block), so coordinates are gathered per block axis and broadcast along a long
         contiguous last dimension, and work goes in chunks that stay in cache.
         """
-        if not len(origins):
+        if not origins.shape[1]:
             empty = torch.zeros(0, device=self.device)
             return empty.long(), empty
         z0, z1, y0, y1, x0, x1 = box
         d, h, w = self.grid.shape
         pair = torch.arange(2, device=self.device).view(2, 1)
         child = (pair.view(2, 1, 1) * (h * w) + pair.view(1, 2, 1) * w + pair.view(1, 1, 2))
-        first, last = (v.tolist() for v in torch.aminmax(origins, dim=0))
+        first, last = (v.tolist() for v in torch.aminmax(origins, dim=1))
         past_box = (first[0] < z0 or first[1] < y0 or first[2] < x0
                     or last[0] + 1 >= z1 or last[1] + 1 >= y1 or last[2] + 1 >= x1)
         flats, values = [], []
-        for chunk in origins.split(VOXEL_CHUNK // 8):
-            m = len(chunk)
-            iz, iy, ix = (chunk[:, k] + pair for k in range(3))  # (2, m) each
+        for chunk in origins.split(VOXEL_CHUNK // 8, dim=1):
+            m = chunk.shape[1]
+            iz, iy, ix = (row + pair for row in chunk)  # (2, m) each
             q = self._gather(ix.clamp_max(w - 1).view(1, 1, 2, m),
                              iy.clamp_max(h - 1).view(1, 2, 1, m),
                              iz.clamp_max(d - 1).view(2, 1, 1, m))
@@ -276,12 +297,11 @@ class Domain:
         while True:
             exact, lower = self._block_bounds(fn, origins, size)
             keep = (lower <= threshold(origins, size, exact)).nonzero().squeeze(1)
-            origins = origins.index_select(0, keep)
+            origins = origins.index_select(1, keep)
             if size == 2:
                 return self._voxels(origins, box, fn, threshold, offset)
             size //= 2
-            children = torch.cartesian_prod(*[torch.tensor([0, size], device=self.device)] * 3)
-            origins = (origins[:, None, :] + children[None]).reshape(-1, 3)
+            origins = (origins.view(3, 1, -1) + _child_offsets(size, self.device)).view(3, -1)
 
     def min_over_grid(self, fn: Bounded) -> float:
         """Exact minimum of ``fn(local(p))`` over every grid point ``p``.
@@ -302,8 +322,8 @@ class Domain:
                 best = min(best, float(values.min()))
             elif size == BLOCK:  # the voxel nearest the most promising centre gives an upper
                 # bound; probing again at finer levels costs more than it prunes
-                centre = origins[int(values.argmin())] + (size - 1) // 2
-                voxel = torch.minimum(centre, upper).view(1, 3)
+                centre = origins[:, int(values.argmin())] + (size - 1) // 2
+                voxel = torch.minimum(centre, upper).view(3, 1)
                 best = min(best, float(fn(self.local_points(voxel)).min()))
             return best
 
