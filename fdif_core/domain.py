@@ -164,21 +164,23 @@ class Domain:
         return tuple(out)
 
     @cached_property
-    def _centre_map(self) -> tuple[np.ndarray, np.ndarray]:
-        """Float64 ``(B, b)``: voxel indices ``o`` (z, y, x) lie at local points ``B o + b``."""
-        zyx_to_local = self.A[:, ::-1]  # columns in grid-axis order
+    def _centre_map(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Float64 ``(B, b, B 1 / 2)``: voxel indices ``o`` (z, y, x) lie at local points
+        ``B o + b``, and blocks of ``size`` at ``o`` are centred ``(size - 1) B 1 / 2`` further."""
+        zyx_to_local = self.A[:, ::-1] * np.asarray(self.grid.step)  # columns in grid-axis order
         starts = [self.grid.start[axis] - float(self.t[2 - axis]) for axis in range(3)]
-        return zyx_to_local * np.asarray(self.grid.step), zyx_to_local @ np.asarray(starts)
+        table = np.column_stack([zyx_to_local, self.A[:, ::-1] @ np.asarray(starts),
+                                 zyx_to_local.sum(axis=1) / 2])
+        table = torch.tensor(table, dtype=torch.float64, device=self.device)
+        return table[:, :3].contiguous(), table[:, 3:4], table[:, 4:5]
 
     def _centre_affine(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(B, c)`` as float64 tensors: blocks of ``size`` at ``o`` are centred at ``B o + c``
-        (made once per size)."""
+        """``(B, c)``: blocks of ``size`` at ``o`` are centred at ``B o + c`` (made once per
+        size)."""
         made = self.__dict__.setdefault("_affines", {})
         if size not in made:
-            matrix, start = self._centre_map
-            centre = start + matrix.sum(axis=1) * ((size - 1) / 2)
-            made[size] = (torch.tensor(matrix, device=self.device),
-                          torch.tensor(centre, device=self.device).view(3, 1))
+            matrix, start, half_diagonal = self._centre_map
+            made[size] = matrix, torch.add(start, half_diagonal, alpha=size - 1)
         return made[size]
 
     def _block_centres(self, origins: torch.Tensor, size: int) -> Vec3:
@@ -192,8 +194,12 @@ class Domain:
         return tuple(torch.addmm(centre, matrix, origins.to(torch.float64))
                      .to(torch.float32).unbind(0))
 
+    @cached_property
+    def _voxel_diagonal(self) -> float:
+        return math.sqrt(sum(s * s for s in self.grid.step))
+
     def _radius(self, size: int) -> float:
-        return 0.5 * (size - 1) * math.sqrt(sum(s * s for s in self.grid.step))
+        return 0.5 * (size - 1) * self._voxel_diagonal
 
     def _block_bounds(self, fn: Bounded, origins: torch.Tensor,
                       size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -208,7 +214,7 @@ class Domain:
         floor = fn.floor_near(centres, radius)
         if floor is not None:
             lower = torch.maximum(lower, floor)
-        return exact, lower - exact.abs() * 1e-4 - 1e-3
+        return exact, torch.sub(lower, exact.abs(), alpha=1e-4).sub_(1e-3)
 
     def block_floors(self, fn: Bounded) -> torch.Tensor:
         """A lower bound of ``fn`` over each block of ``BLOCK``³ voxels of the whole grid

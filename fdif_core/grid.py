@@ -52,12 +52,17 @@ class Grid:
         """World coordinates along one axis (0 = z, 1 = y, 2 = x), float32, for indices lo..hi-1.
 
         Coordinates are computed in float64 and rounded once, so a sub-range is bitwise equal
-        to the same entries of the full axis.
+        to the same entries of the full axis. On the CPU the result is a view of an axis kept
+        on the grid: never modify it in place.
         """
-        n = self.shape[index]
-        hi = n if hi is None else hi
-        idx = torch.arange(lo, hi, dtype=torch.float64)
-        return (self.start[index] + idx * self.step[index]).to(torch.float32).to(device)
+        hi = self.shape[index] if hi is None else hi
+        return self._axes[index][lo:hi].to(device)
+
+    @cached_property
+    def _axes(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The three full axes on the CPU, made once per grid."""
+        return tuple((self.start[i] + torch.arange(n, dtype=torch.float64) * self.step[i])
+                     .to(torch.float32) for i, n in enumerate(self.shape))
 
     @cached_property
     def axis_max(self) -> tuple[float, float, float]:

@@ -33,8 +33,7 @@ def constants(owner: object, like: torch.Tensor, *values: float) -> tuple[torch.
     key = (like.dtype, like.device, values)
     found = cache.get(key)
     if found is None:
-        found = cache[key] = tuple(torch.tensor(v, dtype=like.dtype, device=like.device)
-                                   for v in values)
+        found = cache[key] = torch.tensor(values, dtype=like.dtype, device=like.device).unbind(0)
     return found
 
 

@@ -124,28 +124,31 @@ class Extrude(SDF3):
     def domain_dependent(self) -> bool:
         return self.onion_ratio > 0
 
-    def scale(self, a: torch.Tensor) -> torch.Tensor | None:
-        """Cross-section scale s(a) before clamping, or ``None`` for the plain profile.
+    def scale(self, a: torch.Tensor | float) -> torch.Tensor | float | None:
+        """Cross-section scale s(a) before clamping, or ``None`` for the plain profile; of a
+        tensor, or of a Python float (then in float64, as bounds need).
 
         The operation order is the reference's: voxels lying exactly on ``f = 0`` fall on the
         side the reference puts them on, so the golden voxel counts match exactly.
         """
-        h, s2 = self.h, self.s2
         if self.profile == "plain":
             return None
+        h, s2, neck = self.h, self.s2, self.neck
         if self.profile == "cone":
-            rise, h, length, one = constants(self, a, s2 - 1, h, 2 * h, 1.0)
+            values = (s2 - 1, h, 2 * h, 1.0)
+            rise, h, length, one = values if isinstance(a, float) else constants(self, a, *values)
             return rise * (a + h) / length + one
-        neck = self.neck
-        rise, h, below_length, one, neck, above_length, s2 = constants(
-            self, a, s2 - 1, h, neck + h + 1e-12, 1.0, neck, neck - h + 1e-12, s2)
+        values = (s2 - 1, h, neck + h + 1e-12, 1.0, neck, neck - h + 1e-12, s2)
+        rise, h, below_length, one, neck, above_length, s2 = \
+            values if isinstance(a, float) else constants(self, a, *values)
         below = rise * (a + h) / below_length + one
         above = rise * (a - neck) / above_length + s2
+        if isinstance(a, float):
+            return below if a < neck else above
         return torch.where(a < neck, below, above)
 
     def _scale_at(self, a: float) -> float:
-        return max(float(self.scale(torch.tensor([a], dtype=torch.float64))[0])
-                   if self.profile != "plain" else 1.0, 1e-6)
+        return max(self.scale(float(a)) if self.profile != "plain" else 1.0, 1e-6)
 
     def _slopes(self) -> tuple[float, float]:
         """|ds/da| below and above the neck (equal for a cone, 0 for plain)."""

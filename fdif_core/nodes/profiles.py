@@ -133,8 +133,8 @@ class _EdgeTable:
             self.sloped.append(ay != by)
         self.bits = SAME_SIZE_INT[dtype]
         self.shift = torch.tensor(torch.iinfo(self.bits).bits - 1, dtype=self.bits, device=device)
-        self.col = {k: torch.tensor(v, dtype=dtype, device=device).view(-1, 1)
-                    for k, v in columns.items()}
+        table = torch.tensor(list(columns.values()), dtype=dtype, device=device)
+        self.col = dict(zip(columns, table.view(len(columns), n, 1).unbind(0), strict=True))
         self.row = {k: list(v.unbind(0)) for k, v in self.col.items()}
         # all-ones for sloped edges, zeros for horizontal ones (they never count)
         self.crossing_mask = None if all(self.sloped) else torch.tensor(
