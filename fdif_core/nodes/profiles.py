@@ -193,7 +193,9 @@ def _edge_by_edge(table: _EdgeTable, x: torch.Tensor, y: torch.Tensor) -> torch.
     "star", category="profile",
     description="Regular n-pointed star of outer radius r; w=0 spikes to the centre, w=1 is an n-gon.",
     params=[ParamSpec("r", "Outer radius.", 10.0, 0.0),
-            ParamSpec("n", "Number of points.", 5, 2, 64, unit="count", integer=True),
+            ParamSpec("n", "Number of points (from 3: with 2 the tips lie on the fold line, "
+                      "where the construction's sign is undefined).", 5, 3, 64, unit="count",
+                      integer=True),
             ParamSpec("w", "Fatness.", 0.5, 0.0, 1.0, unit="ratio")])
 class Star(SDF2):
     """The folded-star construction of spec §4.2 (one tip along +y)."""

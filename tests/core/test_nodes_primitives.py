@@ -11,6 +11,7 @@ import torch
 from fdif_core.nodes import NODE_KINDS
 from fdif_core.nodes.checks import bounds_violation, lattice, lipschitz_ratio, volume
 from fdif_core.nodes.polygons import random_polygon_vertices
+from fdif_core.nodes.profiles import Star
 from fdif_core.shapes import compile_tree
 
 NEW_PRIMITIVES = ["ellipsoid", "box", "capsule", "cylinder", "frustum", "torus", "octahedron"]
@@ -194,3 +195,18 @@ def test_torus_sweep_matches_revolve_and_pappus():
     keep = (torch.hypot(points[:, 0], points[:, 2]) > 8.5) \
         & (torch.hypot(points[:, 0] + offsets[:, 0], points[:, 2] + offsets[:, 2]) > 8.5)
     assert lipschitz_ratio(twisted, points[keep], offsets[keep]) <= 1 + 1e-6
+
+
+@pytest.mark.parametrize("n", [3, 4, 5, 8])
+@pytest.mark.parametrize("w", [0.0, 0.5, 1.0])
+def test_star_keeps_its_inside_within_the_outer_radius(n, w):
+    """The tips' axes, where the fold is exact, stay outside past the tips (hypothesis found
+    a 2-pointed star inside there: its tips lie on the fold line, so n starts at 3)."""
+    star = Star(10.0, n, w)
+    axis = torch.linspace(-14.0, 14.0, 113)
+    x, y = torch.meshgrid(axis, axis, indexing="xy")
+    inside = star(x, y) <= 0
+    assert bool(inside.any())
+    assert float(torch.hypot(x, y)[inside].max()) <= 10.0 + 1e-4
+    with pytest.raises(ValueError, match="star.n: 2 is below the minimum 3"):
+        compile_tree({"kind": "star", "params": {"n": 2}})
