@@ -115,6 +115,19 @@ class Domain:
         xs, ys, zs = self._axes(box or self.full_box)
         return self._combine((xs.view(1, 1, -1), ys.view(1, -1, 1), zs.view(-1, 1, 1)))
 
+    def evaluate_box(self, fn: Callable[[Vec3], torch.Tensor], box: IndexBox) -> torch.Tensor:
+        """``fn`` at every voxel of ``box``, flat in C order, evaluated slab by slab along z
+        (about ``VOXEL_CHUNK`` voxels each, so a kernel's temporaries stay in cache); bitwise
+        the values of one call on the whole box, as kernels work point by point."""
+        z0, z1, y0, y1, x0, x1 = box
+        depth = max(1, VOXEL_CHUNK // ((y1 - y0) * (x1 - x0)))
+        slabs = []
+        for z in range(z0, z1, depth):
+            slab = (z, min(z + depth, z1), y0, y1, x0, x1)
+            shape = (slab[1] - z, y1 - y0, x1 - x0)
+            slabs.append(fn(self.local(slab)).expand(shape).reshape(-1))
+        return slabs[0] if len(slabs) == 1 else torch.cat(slabs)
+
     @cached_property
     def _tables(self) -> list[torch.Tensor]:
         """Per world axis ``j``, a ``(3, n_j)`` table whose row ``i`` holds ``A_ij (p_j - t_j)``.

@@ -168,9 +168,9 @@ def evaluate_object(tree: dict[str, Any] | SDF3, placement: Placement, grid: Gri
             return None
     z0, z1, y0, y1, x0, x1 = box
     if full or not math.isfinite(sdf.lipschitz) or (z1 - z0) * (y1 - y0) * (x1 - x0) < CULL_MIN_VOXELS:
-        f = sdf(domain.local(box)).expand(z1 - z0, y1 - y0, x1 - x0)
         index = _box_index(box, grid.shape, device)
-        return Evaluated(box, index, displaced(f.reshape(-1), index), grid.shape, exact_at, block_floors)
+        f = domain.evaluate_box(sdf, box)
+        return Evaluated(box, index, displaced(f, index), grid.shape, exact_at, block_floors)
     # Only voxels with f <= near matter: find them block-wise.
     if world is not None:  # the displacement is known at every voxel
 
