@@ -117,30 +117,40 @@ class GradientNoise:
         return total
 
 
-_GRADIENTS = torch.tensor([[1, 1, 0], [-1, 1, 0], [1, -1, 0], [-1, -1, 0], [1, 0, 1], [-1, 0, 1],
-                           [1, 0, -1], [-1, 0, -1], [0, 1, 1], [0, -1, 1], [0, 1, -1], [0, -1, -1]],
-                          dtype=torch.float32)
+_GRADIENTS = ((1, 1, 0), (-1, 1, 0), (1, -1, 0), (-1, -1, 0), (1, 0, 1), (-1, 0, 1),
+              (1, 0, -1), (-1, 0, -1), (0, 1, 1), (0, -1, 1), (0, 1, -1), (0, -1, -1))
 
 
 def _perlin(p: list[torch.Tensor], perm: torch.Tensor) -> torch.Tensor:
+    """Improved Perlin noise at broadcastable points ``p`` with the doubled permutation ``perm``.
+
+    Per corner ``(dx, dy, dz)`` of the point's cell: the hashed gradient dotted with the offset
+    from that corner, weighted by the faded distances. The hash lookups shared by corners
+    (``perm`` of x, then of x and y) and the weights shared by corners are computed once.
+    """
     x, y, z = torch.broadcast_tensors(*p)
+    shape = x.shape
     cells = [torch.floor(c) for c in (x, y, z)]
     frac = [c - f for c, f in zip((x, y, z), cells, strict=True)]
-    idx = [f.long() & 255 for f in cells]
+    low = [f.long().reshape(-1) & 255 for f in cells]
+    cell = [(i, (i + 1) & 255) for i in low]  # cell index of the lower and the upper corner
+    offset = [(t, t - 1) for t in frac]  # offset from the lower and the upper corner
     fade = [t * t * t * (t * (t * 6 - 15) + 10) for t in frac]
-    grads = _GRADIENTS.to(x.device, x.dtype)
+    weight = [(1 - f, f) for f in fade]
+    grads = torch.tensor(_GRADIENTS, dtype=x.dtype, device=x.device).T.contiguous()
+    gx, gy, gz = grads.unbind(0)
     result = 0
     for dx in (0, 1):
+        hx = perm.index_select(0, cell[0][dx])
         for dy in (0, 1):
+            hxy = perm.index_select(0, hx + cell[1][dy])
+            wxy = weight[0][dx] * weight[1][dy]
             for dz in (0, 1):
-                h = perm[perm[perm[(idx[0] + dx) & 255] + ((idx[1] + dy) & 255)] + ((idx[2] + dz) & 255)]
-                g = grads[h % 12]
-                dot = (g[..., 0] * (frac[0] - dx) + g[..., 1] * (frac[1] - dy)
-                       + g[..., 2] * (frac[2] - dz))
-                wx = fade[0] if dx else 1 - fade[0]
-                wy = fade[1] if dy else 1 - fade[1]
-                wz = fade[2] if dz else 1 - fade[2]
-                result = result + wx * wy * wz * dot
+                h = perm.index_select(0, hxy + cell[2][dz]).remainder_(12)
+                dot = (gx.index_select(0, h).view(shape) * offset[0][dx]
+                       + gy.index_select(0, h).view(shape) * offset[1][dy]
+                       + gz.index_select(0, h).view(shape) * offset[2][dz])
+                result = result + wxy * weight[2][dz] * dot
     return result
 
 

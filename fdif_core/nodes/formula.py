@@ -352,8 +352,8 @@ class Formula:
             raise FormulaError(f"no value for parameter {sorted(missing)[0]!r}")
         env.update(x=x, y=y, z=z)
         out = self._fn(env)
-        shape = torch.broadcast_shapes(x.shape, y.shape, z.shape)
-        if not isinstance(out, torch.Tensor):
+        if not isinstance(out, torch.Tensor):  # (torch.broadcast_shapes would import sympy)
+            shape = torch.broadcast_tensors(x, y, z)[0].shape
             return torch.full(shape, float(out), dtype=x.dtype, device=x.device)
         return out.to(x.dtype)
 
