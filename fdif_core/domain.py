@@ -148,6 +148,25 @@ class Domain:
             tables.append(torch.stack(rows))
         return tables
 
+    @cached_property
+    def _pair_tables(self) -> list[torch.Tensor]:
+        """Per world axis, ``(6, n_j)``: rows ``2 i + k`` hold entry ``p + k`` of row ``i`` of
+        :attr:`_tables` at column ``p`` (the last entry repeated past the grid), so the two
+        voxels of a 2-block along the axis are gathered by the block's origin."""
+        return [torch.stack([table, torch.cat([table[:, 1:], table[:, -1:]], dim=1)], dim=1)
+                .view(6, -1) for table in self._tables]
+
+    def _block_voxels(self, origins: torch.Tensor) -> Vec3:
+        """Local coordinates of the voxels of the 2-blocks at ``origins`` (3, m), laid out
+        ``(2, 2, 2, m)`` (z, y, x offset in the block, then block); bitwise :meth:`local`'s."""
+        m = origins.shape[1]
+        q = None
+        for table, index, shape in zip(self._pair_tables, (origins[2], origins[1], origins[0]),
+                                       ((1, 1, 2), (1, 2, 1), (2, 1, 1)), strict=True):
+            term = table.index_select(1, index).view(3, *shape, m)
+            q = term if q is None else q + term
+        return tuple(q.unbind(0))
+
     def _gather(self, ix: torch.Tensor, iy: torch.Tensor, iz: torch.Tensor) -> Vec3:
         """Local coordinates from broadcastable x, y, z voxel index tensors."""
         q = None
@@ -280,24 +299,18 @@ class Domain:
         flats, values = [], []
         for chunk in origins.split(VOXEL_CHUNK // 8, dim=1):
             m = chunk.shape[1]
-            iz, iy, ix = (row + pair for row in chunk)  # (2, m) each
-            q = self._gather(ix.clamp_max(w - 1).view(1, 1, 2, m),
-                             iy.clamp_max(h - 1).view(1, 2, 1, m),
-                             iz.clamp_max(d - 1).view(2, 1, 1, m))
-            f = fn(q).expand(2, 2, 2, m).reshape(-1)
-            base = linear_index(chunk, self.grid.shape)
-            flat = None
+            f = fn(self._block_voxels(chunk)).expand(2, 2, 2, m).reshape(-1)
+            flat = (child.view(8, 1) + linear_index(chunk, self.grid.shape)).view(-1)
             if offset is not None:
-                flat = (child.view(8, 1) + base).view(-1).clamp_max_(d * h * w - 1)
-                f = f + offset.index_select(0, flat)
+                f = f + offset.index_select(0, flat.clamp_max(d * h * w - 1))
             keep = f <= threshold(None, 1, f)
             if past_box:
+                iz, iy, ix = (row + pair for row in chunk)  # (2, m) each
                 keep &= (((iz >= z0) & (iz < z1)).view(2, 1, 1, m)
                          & ((iy >= y0) & (iy < y1)).view(1, 2, 1, m)
                          & ((ix >= x0) & (ix < x1)).view(1, 1, 2, m)).view(-1)
             sel = flat_nonzero(keep)
-            flats.append(flat.index_select(0, sel) if flat is not None else
-                         base.index_select(0, sel % m) + child.view(-1).index_select(0, sel // m))
+            flats.append(flat.index_select(0, sel))
             values.append(f.index_select(0, sel))
         return torch.cat(flats), torch.cat(values)
 
