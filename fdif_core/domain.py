@@ -150,11 +150,17 @@ class Domain:
 
     @cached_property
     def _pair_tables(self) -> list[torch.Tensor]:
-        """Per world axis, ``(6, n_j)``: rows ``2 i + k`` hold entry ``p + k`` of row ``i`` of
-        :attr:`_tables` at column ``p`` (the last entry repeated past the grid), so the two
-        voxels of a 2-block along the axis are gathered by the block's origin."""
-        return [torch.stack([table, torch.cat([table[:, 1:], table[:, -1:]], dim=1)], dim=1)
-                .view(6, -1) for table in self._tables]
+        """Per world axis, ``(6, L)``: rows ``2 i + k`` hold entry ``p + k`` of row ``i`` of
+        :attr:`_tables` at column ``p``, so the two voxels of a 2-block along the axis are
+        gathered by the block's origin. ``L`` rounds the axis up to whole ``BLOCK``s (blocks
+        may reach past the grid); entries past the grid repeat its last voxel."""
+        out = []
+        for table in self._tables:
+            n = table.shape[1]
+            start = torch.arange(-(-n // BLOCK) * BLOCK, device=self.device)
+            pair = torch.stack([start, start + 1]).clamp_max_(n - 1)  # (2, L)
+            out.append(table.index_select(1, pair.view(-1)).view(6, -1))
+        return out
 
     def _block_voxels(self, origins: torch.Tensor) -> Vec3:
         """Local coordinates of the voxels of the 2-blocks at ``origins`` (3, m), laid out

@@ -99,3 +99,29 @@ def test_library_classes_cull_exactly():
             _, tree = sample_class(shape, rng, GRID.size)
             assert_culled_equals_full(tree, sample_placement(rng, GRID), disp,
                                       int(rng.integers(0, 100)))
+
+
+def test_block_voxels_are_the_full_grid_coordinates_on_odd_grids():
+    """2-blocks of the 8³ blocks covering a grid may reach past it (odd sizes); the voxels
+    inside get bitwise the coordinates of a full-grid evaluation."""
+    from scipy.spatial.transform import Rotation
+
+    from fdif_core.domain import Domain, _child_offsets
+
+    grid = Grid.reference((33, 17, 9))
+    domain = Domain(grid, Rotation.from_euler("xyz", [0.3, -1.1, 2.0]).as_matrix() * 1.2,
+                    np.array([1.5, -2.0, 0.25]))
+    origins = domain._block_origins(domain.full_box)
+    for size in (4, 2):  # the 2-blocks of every 8-block
+        origins = (origins.view(3, 1, -1) + _child_offsets(size, origins.device)).view(3, -1)
+    assert int(origins.max()) >= 33 - 1  # some blocks reach past the grid
+    q = domain._block_voxels(origins)
+    full = domain.local()
+    offsets = torch.cartesian_prod(*[torch.arange(2)] * 3)  # (8, 3) z, y, x within a block
+    for k, (dz, dy, dx) in enumerate(offsets.tolist()):
+        z, y, x = origins[0] + dz, origins[1] + dy, origins[2] + dx
+        inside = (z < 33) & (y < 17) & (x < 9)
+        for axis in range(3):
+            got = q[axis][dz, dy, dx][inside]
+            want = full[axis].expand(33, 17, 9)[z[inside], y[inside], x[inside]]
+            assert torch.equal(got, want), (k, axis)
