@@ -60,6 +60,18 @@ def flat_nonzero(mask: torch.Tensor) -> torch.Tensor:
     return mask.reshape(-1).nonzero().squeeze(1)
 
 
+def _sum_gathered(tables: list[torch.Tensor], indices: tuple[torch.Tensor, ...],
+                  shapes: tuple[tuple[int, ...], ...]) -> Vec3:
+    """``q`` from per-world-axis tables (x, y, z; three rows each, one per local axis): the
+    columns ``indices`` of each, viewed as ``(3, *shape)`` and summed in
+    :func:`~fdif_core.nodes.base.apply_linear`'s order."""
+    q = None
+    for table, index, shape in zip(tables, indices, shapes, strict=True):
+        term = table.index_select(1, index).view(3, *shape)
+        q = term if q is None else q + term
+    return tuple(q.unbind(0))
+
+
 def linear_index(index: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     """Flat C-order positions of ``(3, N)`` voxel indices (rows z, y, x) in an array of
     ``shape``."""
@@ -166,24 +178,12 @@ class Domain:
         """Local coordinates of the voxels of the 2-blocks at ``origins`` (3, m), laid out
         ``(2, 2, 2, m)`` (z, y, x offset in the block, then block); bitwise :meth:`local`'s."""
         m = origins.shape[1]
-        q = None
-        for table, index, shape in zip(self._pair_tables, (origins[2], origins[1], origins[0]),
-                                       ((1, 1, 2), (1, 2, 1), (2, 1, 1)), strict=True):
-            term = table.index_select(1, index).view(3, *shape, m)
-            q = term if q is None else q + term
-        return tuple(q.unbind(0))
-
-    def _gather(self, ix: torch.Tensor, iy: torch.Tensor, iz: torch.Tensor) -> Vec3:
-        """Local coordinates from broadcastable x, y, z voxel index tensors."""
-        q = None
-        for table, index in zip(self._tables, (ix, iy, iz), strict=True):
-            term = table.index_select(1, index.reshape(-1)).view(3, *index.shape)
-            q = term if q is None else q + term
-        return tuple(q.unbind(0))
+        return _sum_gathered(self._pair_tables, (origins[2], origins[1], origins[0]),
+                             ((1, 1, 2, m), (1, 2, 1, m), (2, 1, 1, m)))
 
     def local_points(self, index: torch.Tensor) -> Vec3:
         """Local coordinates of the voxels ``index`` (a ``(3, N)`` long tensor, rows z, y, x)."""
-        return self._gather(index[2], index[1], index[0])
+        return _sum_gathered(self._tables, (index[2], index[1], index[0]), (index.shape[1:],) * 3)
 
     def unravel(self, flat: torch.Tensor) -> torch.Tensor:
         """``(3, N)`` voxel indices (rows z, y, x) of flat C-order grid positions."""

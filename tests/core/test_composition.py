@@ -279,14 +279,3 @@ def test_block_floors_bound_every_voxel_of_their_block_and_prune_far_blocks():
             useful += int((floors[far] > HALO_NEAR).sum())
     assert len(displacements) >= 4  # several world fields and none among them
     assert useful >= 0.8 * far_blocks
-
-
-def test_flat_nonzero_finds_every_true_entry_in_order():
-    from fdif_core.domain import flat_nonzero
-
-    gen = torch.Generator().manual_seed(3)
-    for shape in ((96, 96, 96), (5, 7, 9), (8,), (16, 3)):
-        for density in (0.0, 0.001, 0.3, 1.0):
-            mask = torch.rand(shape, generator=gen) < density
-            expected = mask.reshape(-1).nonzero().squeeze(1)
-            assert torch.equal(flat_nonzero(mask), expected), (shape, density)

@@ -125,3 +125,14 @@ def test_block_voxels_are_the_full_grid_coordinates_on_odd_grids():
             got = q[axis][dz, dy, dx][inside]
             want = full[axis].expand(33, 17, 9)[z[inside], y[inside], x[inside]]
             assert torch.equal(got, want), (k, axis)
+
+
+def test_flat_nonzero_finds_every_true_entry_in_order():
+    from fdif_core.domain import flat_nonzero
+
+    gen = torch.Generator().manual_seed(3)
+    for shape in ((96, 96, 96), (5, 7, 9), (8,), (16, 3)):
+        for density in (0.0, 0.001, 0.3, 1.0):
+            mask = torch.rand(shape, generator=gen) < density
+            expected = mask.reshape(-1).nonzero().squeeze(1)
+            assert torch.equal(flat_nonzero(mask), expected), (shape, density)
