@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from fdif_core.grid import Grid
+from fdif_core.linalg3 import inverse3, spectral_norm3
 from fdif_core.nodes.base import Vec3, apply_linear
 
 IndexBox = tuple[int, int, int, int, int, int]  # z0, z1, y0, y1, x0, x1 (half-open)
@@ -102,8 +103,8 @@ class Domain:
 
     @cached_property
     def stretch(self) -> float:
-        """``||A||_2``: the largest local length of a unit world length."""
-        return float(np.linalg.norm(self.A, 2))
+        """``||A||_2`` (from above): the largest local length of a unit world length."""
+        return spectral_norm3(self.A)
 
     @property
     def full_box(self) -> IndexBox:
@@ -197,7 +198,7 @@ class Domain:
         """
         corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
                             for z in (lo[2], hi[2])])
-        world = corners @ np.linalg.inv(self.A).T + self.t  # (8, 3) as x, y, z
+        world = corners @ inverse3(self.A).T + self.t  # (8, 3) as x, y, z
         out = []
         for axis, comp in ((0, 2), (1, 1), (2, 0)):
             start, step, n = self.grid.start[axis], self.grid.step[axis], self.grid.shape[axis]

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from fdif_core.grid import Grid
+from fdif_core.linalg3 import inverse3
 
 PLACEMENT_PARAMS = ("tx", "ty", "tz", "ax", "ay", "az", "h1", "h2", "h3")
 
@@ -48,7 +49,7 @@ class Placement:
         """``A = S^-1 R^T`` so that ``q = A (p - t)``; exactly the identity when untransformed."""
         if not any((self.ax, self.ay, self.az, self.h1, self.h2, self.h3)):
             return np.eye(3)
-        return np.linalg.inv(self.shear()) @ self.rotation().T
+        return inverse3(self.shear()) @ self.rotation().T
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
