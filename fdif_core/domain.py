@@ -28,6 +28,7 @@ Threshold = Callable[[torch.Tensor | None, int, torch.Tensor], 'float | torch.Te
 BLOCK = 8
 VOXEL_CHUNK = 65536  # voxels evaluated per call at the last level (stays in cache)
 LIPSCHITZ_SAFETY = 1.05  # margin on node Lipschitz bounds; correctness never hinges on 1.0
+BOUND_SLACK = 1e-3  # block lower bounds are lowered by this plus 1e-4 |centre value| (float32)
 
 
 class Bounded(Protocol):
@@ -76,7 +77,31 @@ def _sum_gathered(tables: list[torch.Tensor], indices: tuple[torch.Tensor, ...],
 def linear_index(index: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     """Flat C-order positions of ``(3, N)`` voxel indices (rows z, y, x) in an array of
     ``shape``."""
-    return (index[0] * shape[1]).add_(index[1]).mul_(shape[2]).add_(index[2])
+    return (index * _strides(shape, index.device)).sum(0)
+
+
+@functools.cache
+def _strides(shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """``(3, 1)`` C-order strides of a 3D ``shape``."""
+    return torch.tensor([[shape[1] * shape[2]], [shape[2]], [1]], device=device)
+
+
+@functools.cache
+def _pair_columns(n: int, device: torch.device) -> torch.Tensor:
+    """Columns ``p, p + 1`` (``(2, L)`` flattened) of an ``n``-column table for ``p`` below
+    ``n`` rounded up to whole ``BLOCK``s, clamped to the last column."""
+    start = torch.arange(-(-n // BLOCK) * BLOCK, device=device)
+    return torch.stack([start, start + 1]).clamp_max_(n - 1).view(-1)
+
+
+@functools.cache
+def _pair_offsets(shape: tuple[int, int, int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(0, 1)`` as a ``(2, 1)`` column, and the ``(8, 1)`` flat offsets of the voxels of a
+    2-block (z, y, x offsets, x fastest) in a grid of ``shape``."""
+    _, h, w = shape
+    pair = torch.arange(2, device=device).view(2, 1)
+    child = pair.view(2, 1, 1) * (h * w) + pair.view(1, 2, 1) * w + pair.view(1, 1, 2)
+    return pair, child.view(8, 1)
 
 
 class Domain:
@@ -147,18 +172,17 @@ class Domain:
 
         ``q_i`` of a voxel is the sum of its three entries, added in the order
         :func:`apply_linear` adds them; a zero ``A_ij`` gives ``-0.0`` entries, which leave any
-        sum bitwise unchanged as the skipped term does. Gathered coordinates are thus bitwise
-        those of :meth:`local`.
+        sum bitwise unchanged as the skipped term does (a unit one multiplies exactly).
+        Gathered coordinates are thus bitwise those of :meth:`local`.
         """
-        axes = self._axes(self.full_box)
+        columns = torch.tensor(self.A.T, dtype=torch.float32, device=self.device).unsqueeze(2)
         tables = []
-        for j in range(3):
-            rows = []
-            for i in range(3):
-                a = float(self.A[i, j])
-                rows.append(axes[j] if a == 1.0 else
-                            torch.full_like(axes[j], -0.0) if a == 0.0 else axes[j] * a)
-            tables.append(torch.stack(rows))
+        for j, axis in enumerate(self._axes(self.full_box)):
+            table = columns[j] * axis  # (3, 1) * (n,): a float32 factor, as a scalar one is
+            zero = [i for i in range(3) if self.A[i, j] == 0.0]
+            if zero:
+                table[zero] = -0.0
+            tables.append(table)
         return tables
 
     @cached_property
@@ -167,13 +191,8 @@ class Domain:
         :attr:`_tables` at column ``p``, so the two voxels of a 2-block along the axis are
         gathered by the block's origin. ``L`` rounds the axis up to whole ``BLOCK``s (blocks
         may reach past the grid); entries past the grid repeat its last voxel."""
-        out = []
-        for table in self._tables:
-            n = table.shape[1]
-            start = torch.arange(-(-n // BLOCK) * BLOCK, device=self.device)
-            pair = torch.stack([start, start + 1]).clamp_max_(n - 1)  # (2, L)
-            out.append(table.index_select(1, pair.view(-1)).view(6, -1))
-        return out
+        return [table.index_select(1, _pair_columns(table.shape[1], self.device)).view(6, -1)
+                for table in self._tables]
 
     def _block_voxels(self, origins: torch.Tensor) -> Vec3:
         """Local coordinates of the voxels of the 2-blocks at ``origins`` (3, m), laid out
@@ -260,11 +279,16 @@ class Domain:
         centres = self._block_centres(origins, size)
         exact = fn(centres).expand(origins.shape[1])
         radius = self.stretch * self._radius(size)
-        lower = exact - LIPSCHITZ_SAFETY * radius * fn.lipschitz_near(centres, radius)
-        floor = fn.floor_near(centres, radius)
+        reach = LIPSCHITZ_SAFETY * radius
+        lipschitz = fn.lipschitz_near(centres, radius)
+        if isinstance(lipschitz, torch.Tensor):
+            lower = torch.add(exact, lipschitz, alpha=-reach).sub_(BOUND_SLACK)
+        else:
+            lower = exact - (reach * lipschitz + BOUND_SLACK)
+        floor = fn.floor_near(centres, radius + BOUND_SLACK)
         if floor is not None:
             lower = torch.maximum(lower, floor)
-        return exact, torch.sub(lower, exact.abs(), alpha=1e-4).sub_(1e-3)
+        return exact, torch.sub(lower, exact.abs(), alpha=1e-4)
 
     def block_floors(self, fn: Bounded) -> torch.Tensor:
         """A lower bound of ``fn`` over each block of ``BLOCK``³ voxels of the whole grid
@@ -298,8 +322,7 @@ class Domain:
             return empty.long(), empty
         z0, z1, y0, y1, x0, x1 = box
         d, h, w = self.grid.shape
-        pair = torch.arange(2, device=self.device).view(2, 1)
-        child = (pair.view(2, 1, 1) * (h * w) + pair.view(1, 2, 1) * w + pair.view(1, 1, 2))
+        pair, child = _pair_offsets(self.grid.shape, self.device)
         first, last = (v.tolist() for v in torch.aminmax(origins, dim=1))
         past_box = (first[0] < z0 or first[1] < y0 or first[2] < x0
                     or last[0] + 1 >= z1 or last[1] + 1 >= y1 or last[2] + 1 >= x1)
@@ -307,7 +330,7 @@ class Domain:
         for chunk in origins.split(VOXEL_CHUNK // 8, dim=1):
             m = chunk.shape[1]
             f = fn(self._block_voxels(chunk)).expand(2, 2, 2, m).reshape(-1)
-            flat = (child.view(8, 1) + linear_index(chunk, self.grid.shape)).view(-1)
+            flat = (child + linear_index(chunk, self.grid.shape)).view(-1)
             if offset is not None:
                 f = f + offset.index_select(0, flat.clamp_max(d * h * w - 1))
             keep = f <= threshold(None, 1, f)

@@ -99,7 +99,8 @@ class SectorPolygon(SDF2):
         # Small batches take every edge in one (edges, points) pass, so the cost per call is a
         # few tensor operations; large ones go edge by edge to stay in cache. Both do the same
         # arithmetic, so they give bitwise the same values.
-        x, y = torch.broadcast_tensors(x, y)
+        if x.shape != y.shape:
+            x, y = torch.broadcast_tensors(x, y)
         table = self._edge_table(x)
         if x.numel() * len(self.vertices) <= ALL_EDGES_BATCH:
             return _all_edges(table, x.reshape(1, -1), y.reshape(1, -1)).view(x.shape)
@@ -149,10 +150,7 @@ def _all_edges(table: _EdgeTable, x: torch.Tensor, y: torch.Tensor) -> torch.Ten
     t = torch.mul(wx, c["kx"]).addcmul_(wy, c["ky"]).clamp_(0.0, 1.0)
     side = torch.mul(wx, c["sey"]).addcmul_(wy, c["nsex"])
     below = wy.view(bits)
-    crossing = torch.empty_like(below)
-    torch.bitwise_xor(below[:-1], below[1:], out=crossing[:-1])
-    torch.bitwise_xor(below[-1], below[0], out=crossing[-1])
-    crossing.bitwise_and_(side.view(bits))
+    crossing = torch.bitwise_xor(below, below.roll(-1, 0)).bitwise_and_(side.view(bits))
     if table.crossing_mask is not None:
         crossing.bitwise_and_(table.crossing_mask)
     dx = wx.addcmul_(t, c["nex"])
@@ -168,6 +166,7 @@ def _edge_by_edge(table: _EdgeTable, x: torch.Tensor, y: torch.Tensor) -> torch.
     r, bits = table.row, table.bits
     n = len(table.sloped)
     below = [y - ay for ay in r["ay"]]  # sign bit: y < a.y
+    below_bits = [b.view(bits) for b in below]
     best = parity = None
     for i in range(n):
         wx = x - r["ax"][i]
@@ -175,7 +174,7 @@ def _edge_by_edge(table: _EdgeTable, x: torch.Tensor, y: torch.Tensor) -> torch.
         t = torch.mul(wx, r["kx"][i]).addcmul_(wy, r["ky"][i]).clamp_(0.0, 1.0)
         if table.sloped[i]:
             side = torch.mul(wx, r["sey"][i]).addcmul_(wy, r["nsex"][i])
-            crossing = torch.bitwise_xor(wy.view(bits), below[(i + 1) % n].view(bits))
+            crossing = torch.bitwise_xor(below_bits[i], below_bits[(i + 1) % n])
             crossing.bitwise_and_(side.view(bits))
             parity = crossing if parity is None else parity.bitwise_xor_(crossing)
         dx = torch.addcmul(wx, t, r["nex"][i])
