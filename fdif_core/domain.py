@@ -95,6 +95,15 @@ def _pair_columns(n: int, device: torch.device) -> torch.Tensor:
 
 
 @functools.cache
+def _ragged_end(shape: tuple[int, int, int], device: torch.device) -> torch.Tensor | None:
+    """The grid ``shape`` as a ``(3, 1)`` column when it is not whole ``BLOCK``s along some
+    axis (then sub-blocks may start past its end), else ``None``."""
+    if not any(n % BLOCK for n in shape):
+        return None
+    return torch.tensor(shape, device=device).view(3, 1)
+
+
+@functools.cache
 def _pair_offsets(shape: tuple[int, int, int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """``(0, 1)`` as a ``(2, 1)`` column, and the ``(8, 1)`` flat offsets of the voxels of a
     2-block (z, y, x offsets, x fastest) in a grid of ``shape``."""
@@ -323,6 +332,7 @@ class Domain:
         z0, z1, y0, y1, x0, x1 = box
         d, h, w = self.grid.shape
         pair, child = _pair_offsets(self.grid.shape, self.device)
+        ragged = _ragged_end(self.grid.shape, self.device) is not None
         first, last = (v.tolist() for v in torch.aminmax(origins, dim=1))
         past_box = (first[0] < z0 or first[1] < y0 or first[2] < x0
                     or last[0] + 1 >= z1 or last[1] + 1 >= y1 or last[2] + 1 >= x1)
@@ -331,8 +341,8 @@ class Domain:
             m = chunk.shape[1]
             f = fn(self._block_voxels(chunk)).expand(2, 2, 2, m).reshape(-1)
             flat = (child + linear_index(chunk, self.grid.shape)).view(-1)
-            if offset is not None:
-                f = f + offset.index_select(0, flat.clamp_max(d * h * w - 1))
+            if offset is not None:  # voxels of blocks past the grid's end read its last one
+                f = f + offset.index_select(0, flat.clamp_max(d * h * w - 1) if ragged else flat)
             keep = f <= threshold(None, 1, f)
             if past_box:
                 iz, iy, ix = (row + pair for row in chunk)  # (2, m) each
@@ -367,6 +377,7 @@ class Domain:
         """
         origins = self._block_origins(box)
         size = BLOCK
+        end = _ragged_end(self.grid.shape, self.device)
         while True:
             exact, lower = self._block_bounds(fn, origins, size)
             keep = flat_nonzero(lower <= threshold(origins, size, exact))
@@ -375,6 +386,8 @@ class Domain:
                 return self._voxels(origins, box, fn, threshold, offset)
             size //= 2
             origins = (origins.view(3, 1, -1) + _child_offsets(size, self.device)).view(3, -1)
+            if end is not None:  # sub-blocks starting past the grid hold no voxel
+                origins = origins.index_select(1, flat_nonzero((origins < end).all(0)))
 
     def min_over_grid(self, fn: Bounded) -> float:
         """Exact minimum of ``fn(local(p))`` over every grid point ``p``.

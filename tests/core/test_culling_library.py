@@ -101,6 +101,26 @@ def test_library_classes_cull_exactly():
                                       int(rng.integers(0, 100)))
 
 
+@pytest.mark.parametrize("displacement", ["turbulence", "gradient_noise", "none"])
+def test_culling_on_a_grid_that_is_not_whole_blocks(displacement):
+    """Blocks reach past the far faces of a (37, 29, 19) grid; an object at that corner
+    culls exactly, the world displacement read only inside the grid."""
+    from fdif_core.placement import Placement
+
+    grid = Grid.reference((37, 29, 19))
+    tree = node("extrude", [leaf("regular_polygon", r=7.0, n=5)], height=12.0, profile="cone",
+                s2=0.6)
+    placement = Placement(tx=6.0, ty=10.0, tz=14.0, ax=0.5, ay=-0.3, az=1.0)
+    full = evaluate_object(tree, placement, grid, displacement, 3, full=True).sdf
+    part = evaluate_object(tree, placement, grid, displacement, 3)
+    boxed = torch.full_like(full, math.inf)
+    boxed[part.slices] = part.sdf
+    assert part.box[1::2] == (37, 29, 19)  # the box reaches the far faces
+    assert torch.equal(boxed <= 0, full <= 0) and bool((full <= 0).any())
+    finite = torch.isfinite(boxed)
+    assert torch.allclose(boxed[finite], full[finite], atol=1e-5)
+
+
 def test_block_voxels_are_the_full_grid_coordinates_on_odd_grids():
     """2-blocks of the 8³ blocks covering a grid may reach past it (odd sizes); the voxels
     inside get bitwise the coordinates of a full-grid evaluation."""
