@@ -166,10 +166,11 @@ class Composer:
                 meta["volume"] = 0
                 continue
             in_mask = evaluated.values <= 0
-            inside = evaluated.index if bool(in_mask.all()) else evaluated.index.masked_select(in_mask)
+            all_inside = bool(in_mask.all())
+            inside = evaluated.index if all_inside else evaluated.index.masked_select(in_mask)
             meta["volume"] = len(inside)
             target = halo if mapper.has_halo else image
-            target.view(-1).index_add_(0, evaluated.index, mapper(evaluated.values))
+            target.view(-1).index_add_(0, evaluated.index, mapper(evaluated.values, all_inside))
             if len(inside):
                 painted.append((inside, plan))
         if halos:

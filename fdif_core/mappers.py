@@ -31,11 +31,11 @@ class Mapper:
             return PEAK / (distance ** 3 + 1)
         return 0.0
 
-    def __call__(self, d: torch.Tensor) -> torch.Tensor:
+    def __call__(self, d: torch.Tensor, all_inside: bool = False) -> torch.Tensor:
+        """``g(d)``; ``all_inside`` promises every ``d <= 0`` (the outside test is skipped)."""
         if self.formula == "inverse_cube":
             a = torch.abs(d)
             return PEAK / (a * a * a + 1)
-        inside = d <= 0
         if self.formula == "exponential":
             g = PEAK * torch.pow(self.value, d)
         elif self.formula == "linear":
@@ -50,7 +50,9 @@ class Mapper:
             g = 64 * (torch.cos((2 * math.pi / self.value) * d) + 1)
         else:
             raise ValueError(f"unknown mapper formula {self.formula!r}")
-        return torch.where(inside, g, torch.zeros((), dtype=g.dtype, device=g.device))
+        if all_inside:
+            return g
+        return torch.where(d <= 0, g, torch.zeros((), dtype=g.dtype, device=g.device))
 
 
 MAPPERS: dict[str, Mapper] = {m.key: m for m in [

@@ -32,6 +32,15 @@ def test_mapper_spot_values(key):
     np.testing.assert_allclose(got, SPOTS[key], atol=1e-3)
 
 
+@pytest.mark.parametrize("key", sorted(MAPPERS))
+def test_mapper_all_inside_shortcut_gives_the_same_bits(key):
+    d = -torch.linspace(0, 20, 4001)
+    mapper = get_mapper(key)
+    assert torch.equal(mapper(d, all_inside=True), mapper(d))
+    outside = torch.tensor([0.5, 3.0])
+    assert mapper.has_halo or not bool(mapper(outside).any())
+
+
 def test_mapper_extra_spots():
     assert float(get_mapper("floor_width_1.0")(torch.tensor(-12.8))) == pytest.approx(8)
     assert float(get_mapper("linear_slope_20.0")(torch.tensor(-1.0))) == pytest.approx(108)
