@@ -66,8 +66,14 @@ class Sample:
 
 
 def _pick(rng: np.random.Generator, names: list[str], weights: list[float]) -> str:
+    """One of ``names`` with probability proportional to ``weights`` (validated non-negative
+    with a positive sum when the preset loads): the draw of numpy's ``Generator.choice`` with
+    ``p`` (one uniform against the normalised cumulative weights), without its per-call
+    checks, which cost ten times the draw."""
     p = np.asarray(weights, dtype=np.float64)
-    return names[int(rng.choice(len(names), p=p / p.sum()))]
+    cdf = (p / p.sum()).cumsum()
+    cdf /= cdf[-1]
+    return names[int(cdf.searchsorted(rng.random(), side="right"))]
 
 
 class Composer:

@@ -279,3 +279,17 @@ def test_block_floors_bound_every_voxel_of_their_block_and_prune_far_blocks():
             useful += int((floors[far] > HALO_NEAR).sum())
     assert len(displacements) >= 4  # several world fields and none among them
     assert useful >= 0.8 * far_blocks
+
+
+@pytest.mark.parametrize("weights", [[1.0] * 11, [0.5, 1.0, 2.0, 0.0, 3.0, 0.1], [2.0, 1e-9]])
+def test_weighted_pick_is_numpy_choice_draw(weights):
+    """``_pick`` keeps the stream of ``Generator.choice(p=...)`` (samples made before it
+    replaced that call stay the same), zero weights included."""
+    from fdif_core.compose import _pick
+
+    names = [f"n{i}" for i in range(len(weights))]
+    p = np.asarray(weights) / np.sum(weights)
+    ours, numpys = np.random.default_rng(3), np.random.default_rng(3)
+    picks = [_pick(ours, names, weights) for _ in range(5000)]
+    assert picks == [names[int(numpys.choice(len(names), p=p))] for _ in range(5000)]
+    assert all(w > 0 for w, n in zip(weights, names, strict=True) if n in set(picks))
