@@ -99,9 +99,8 @@ class GradientNoise:
         return f"{self.key}_amp_{self.amplitude}_freq_{self.frequency}_oct_{self.octaves}"
 
     def lower_bound(self, grid: Grid) -> float:
-        # Each corner term |g.d| <= |g| |d| <= sqrt(2) sqrt(3); trilinear weights are convex.
         total = sum(self.persistence ** o for o in range(self.octaves))
-        return -math.sqrt(6.0) * self.amplitude * total
+        return -NOISE_RANGE * self.amplitude * total
 
     def field(self, q: tuple[torch.Tensor, ...], seed: int) -> torch.Tensor:
         """Evaluate at local coordinates ``q = (x, y, z)`` with the object's ``seed``."""
@@ -117,6 +116,12 @@ class GradientNoise:
         return total
 
 
+# |noise| <= 3/2 per octave: a corner term g.d has two unit components, so |g.d| <= sum_i |d_i|
+# (d the offset from the corner, each |d_i| <= 1); the faded weights are products of one factor
+# per axis that sum to 1, so the weighted sum of |d_i| over the corners is
+# (1 - F(t)) t + F(t) (1 - t) <= 1/2 per axis (F the fade, t the cell coordinate). The factor
+# covers float32 rounding.
+NOISE_RANGE = 1.5 * (1 + 1e-3)
 _GRADIENTS = ((1, 1, 0), (-1, 1, 0), (1, -1, 0), (-1, -1, 0), (1, 0, 1), (-1, 0, 1),
               (1, 0, -1), (-1, 0, -1), (0, 1, 1), (0, -1, 1), (0, 1, -1), (0, -1, -1))
 

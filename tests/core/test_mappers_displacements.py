@@ -75,6 +75,23 @@ def test_displacement_names():
         get_displacement("wobble")
 
 
+def test_one_noise_octave_stays_within_its_proven_range():
+    """|noise| <= 3/2 per octave (displacements.NOISE_RANGE, which sets how far beyond the
+    surface a noisy object is evaluated); random points and cell centres, several tables."""
+    from fdif_core.displacements import NOISE_RANGE, _perlin
+
+    worst = 0.0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        perm = torch.as_tensor(np.tile(rng.permutation(256), 2))
+        points = [torch.tensor(rng.uniform(0, 256, 200_000), dtype=torch.float32) for _ in range(3)]
+        centres = [torch.tensor(rng.integers(0, 255, 20_000) + 0.5, dtype=torch.float32)
+                   for _ in range(3)]
+        for p in (points, centres):
+            worst = max(worst, float(_perlin(p, perm).abs().max()))
+    assert 0.9 < worst <= NOISE_RANGE
+
+
 def test_gradient_noise_is_seeded_and_bounded():
     noise = GradientNoise("gradient_noise", amplitude=2.0, frequency=0.1, octaves=3)
     axis = torch.linspace(-30, 30, 41)
