@@ -98,9 +98,14 @@ class GradientNoise:
         """Name used in display names and multi-task labels."""
         return f"{self.key}_amp_{self.amplitude}_freq_{self.frequency}_oct_{self.octaves}"
 
+    @property
+    def reach(self) -> float:
+        """The largest ``|delta|`` (see :data:`NOISE_RANGE`)."""
+        return NOISE_RANGE * self.amplitude * sum(self.persistence ** o
+                                                  for o in range(self.octaves))
+
     def lower_bound(self, grid: Grid) -> float:
-        total = sum(self.persistence ** o for o in range(self.octaves))
-        return -NOISE_RANGE * self.amplitude * total
+        return -self.reach
 
     def field(self, q: tuple[torch.Tensor, ...], seed: int) -> torch.Tensor:
         """Evaluate at local coordinates ``q = (x, y, z)`` with the object's ``seed``."""

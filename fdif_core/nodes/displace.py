@@ -7,8 +7,6 @@ the pattern lives in the child's local frame.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from fdif_core.displacements import GradientNoise
@@ -51,8 +49,7 @@ class Displace(SDF3):
         """The largest amount by which ``delta`` can lower the distance."""
         if self.pattern == "sine":
             return self.amplitude
-        total = sum(self.noise.persistence ** o for o in range(self.noise.octaves))
-        return math.sqrt(6.0) * self.amplitude * total
+        return self.noise.reach
 
     def delta(self, q: Vec3) -> torch.Tensor:
         """The displacement at local points ``q``."""
