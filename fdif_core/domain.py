@@ -294,7 +294,7 @@ class Domain:
             lower = torch.add(exact, lipschitz, alpha=-reach).sub_(BOUND_SLACK)
         else:
             lower = exact - (reach * lipschitz + BOUND_SLACK)
-        floor = fn.floor_near(centres, radius + BOUND_SLACK)
+        floor = fn.floor_near(centres, radius + BOUND_SLACK)  # the slack as a wider radius
         if floor is not None:
             lower = torch.maximum(lower, floor)
         return exact, torch.sub(lower, exact.abs(), alpha=1e-4)
