@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,7 +38,68 @@ def constants(owner: object, like: torch.Tensor, *values: float) -> tuple[torch.
     return found
 
 
-class SDF3(ABC):
+class _PerPointConstants(dict):
+    """The :func:`constants` cache of a batched node: its fields are already per-point tensors
+    (passed through); other numbers become 0-dim tensors."""
+
+    def get(self, key: tuple, default: object = None) -> tuple[torch.Tensor, ...]:
+        dtype, device, values = key
+        return tuple(v if isinstance(v, torch.Tensor) else
+                     torch.tensor(v, dtype=dtype, device=device) for v in values)
+
+
+class Batchable:
+    """Nodes that many objects can share in one evaluation (:meth:`batched`).
+
+    ``batch_fields`` names the attributes holding a node's numbers as its kernel reads them
+    (floats, or tuples of floats), with every derived number computed in ``__init__`` in
+    float64, so the kernel only combines them with point tensors; ``batch_shape`` names the
+    attributes that shape the computation (counts, choices), which objects sharing a batch
+    must agree on. ``None`` fields: the node cannot be batched.
+    """
+
+    batch_fields: tuple[str, ...] | None = None
+    batch_shape: tuple[str, ...] = ()
+
+    def batch_signature(self) -> tuple | None:
+        """What objects must share to be evaluated together; ``None`` if never."""
+        if self.batch_fields is None:
+            return None
+        children = tuple(child.batch_signature() for child in self.children)
+        if None in children:
+            return None
+        return (type(self), tuple(getattr(self, name) for name in self.batch_shape), children)
+
+    def batched(self, nodes: list, gather: Callable[[np.ndarray], torch.Tensor]):
+        """A copy of this node whose fields hold the values of ``nodes`` (all of this node's
+        signature), shaped to broadcast against the points: ``gather`` maps float64 values
+        ``(G, ...)``, one row per node, to float32 ``(..., *P)`` for points of shape ``P``.
+        Children are batched alike."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.pop("_tables", None)
+        copy.__dict__["_constants"] = _PerPointConstants()
+        if self.batch_fields:  # one gather for all fields: columns, one per number
+            fields = [np.array([getattr(node, name) for node in nodes], dtype=np.float64)
+                      .reshape(len(nodes), -1) for name in self.batch_fields]
+            table = gather(np.concatenate(fields, axis=1))
+            at = 0
+            for name, field in zip(self.batch_fields, fields, strict=True):
+                width = field.shape[1]
+                value = getattr(self, name)
+                copy.__dict__[name] = tuple(table[at:at + width].unbind(0)) \
+                    if isinstance(value, tuple) else table[at]
+                at += width
+        copy.children = [child.batched([node.children[i] for node in nodes], gather)
+                         for i, child in enumerate(self.children)]
+        for name, value in self.__dict__.items():  # references to children (profile2d)
+            for i, child in enumerate(self.children):
+                if value is child:
+                    copy.__dict__[name] = copy.children[i]
+        return copy
+
+
+class SDF3(Batchable, ABC):
     """A compiled 3D node: ``f(q)`` is negative inside."""
 
     children: list
@@ -93,7 +155,7 @@ class SDF3(ABC):
         return None
 
 
-class SDF2(ABC):
+class SDF2(Batchable, ABC):
     """A compiled 2D profile ``g(x, y)``, negative inside."""
 
     children: list

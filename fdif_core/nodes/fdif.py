@@ -24,6 +24,8 @@ PROFILES = ("plain", "cone", "convex", "concave")
 class Sphere(SDF3):
     """``f = |q| - r``."""
 
+    batch_fields = ("r",)
+
     def __init__(self, r: float, children: list | None = None) -> None:
         super().__init__(children)
         self.r = r
@@ -45,16 +47,21 @@ class Sphere(SDF3):
 class CappedCone(SDF3):
     """Exact distance to a cone with its base at ``-height/2`` (spec §5.3)."""
 
+    batch_fields = ("R", "height", "half", "ex", "inv")
+
     def __init__(self, R: float, height: float, children: list | None = None) -> None:  # noqa: N803
         super().__init__(children)
         self.R, self.height = R, height
+        self.half = height / 2
+        self.ex = -R  # the slant edge (ex, height)
+        self.inv = 1.0 / max(self.ex * self.ex + height * height, 1e-12)
 
     def __call__(self, q: Vec3) -> torch.Tensor:
         x, y, z = q
         px = torch.hypot(x, z) - self.R
-        py = y + self.height / 2
-        ex, ey = -self.R, self.height
-        t = (px * ex + py * ey).mul_(1.0 / max(ex * ex + ey * ey, 1e-12)).clamp_(0.0, 1.0)
+        py = y + self.half
+        ex, ey = self.ex, self.height
+        t = (px * ex + py * ey).mul_(self.inv).clamp_(0.0, 1.0)
         qx = px - t * ex
         qy = py - t * ey
         dist = torch.hypot(qx, qy)
@@ -76,6 +83,8 @@ class CappedCone(SDF3):
                       1e-3, 1.0, unit="ratio")])
 class OctahedronBound(SDF3):
     """``f = (|x| + |y| + |z| - s) * factor`` (spec §5.4)."""
+
+    batch_fields = ("s", "factor")
 
     def __init__(self, s: float, factor: float = REFERENCE_OCTAHEDRON_FACTOR,
                  children: list | None = None) -> None:
@@ -111,6 +120,9 @@ class OctahedronBound(SDF3):
 class Extrude(SDF3):
     """The reference's prism construction (spec §5.5 and §5.6)."""
 
+    batch_fields = ("h", "onion_t", "cone_terms", "neck_terms")
+    batch_shape = ("profile", "onioned")
+
     def __init__(self, height: float, profile: str = "plain", s2: float = 1.0, neck: float = 0.0,
                  onion_ratio: float = 0.0, children: list | None = None) -> None:
         super().__init__(children)
@@ -118,11 +130,19 @@ class Extrude(SDF3):
         self.h = height / 2
         self.profile, self.s2, self.neck = profile, s2, neck
         self.onion_ratio = min(max(onion_ratio, 0.0), 1.0)
-        self.onion_t: float | None = None
+        self.onion_t: float | None = None if self.onioned else 0.0
+        h = self.h
+        self.cone_terms = (s2 - 1, h, 2 * h, 1.0)
+        self.neck_terms = (s2 - 1, h, neck + h + 1e-12, 1.0, neck, neck - h + 1e-12, s2)
+
+    @property
+    def onioned(self) -> bool:
+        """Whether the extrusion is a hollow shell (its thickness depends on the domain)."""
+        return self.onion_ratio > 0
 
     @property
     def domain_dependent(self) -> bool:
-        return self.onion_ratio > 0
+        return self.onioned
 
     def scale(self, a: torch.Tensor | float) -> torch.Tensor | float | None:
         """Cross-section scale s(a) before clamping, or ``None`` for the plain profile; of a
@@ -133,12 +153,11 @@ class Extrude(SDF3):
         """
         if self.profile == "plain":
             return None
-        h, s2, neck = self.h, self.s2, self.neck
         if self.profile == "cone":
-            values = (s2 - 1, h, 2 * h, 1.0)
+            values = self.cone_terms
             rise, h, length, one = values if isinstance(a, float) else constants(self, a, *values)
             return rise * (a + h) / length + one
-        values = (s2 - 1, h, neck + h + 1e-12, 1.0, neck, neck - h + 1e-12, s2)
+        values = self.neck_terms
         rise, h, below_length, one, neck, above_length, s2 = \
             values if isinstance(a, float) else constants(self, a, *values)
         below = rise * (a + h) / below_length + one
@@ -253,14 +272,17 @@ class Extrude(SDF3):
 
     def prepare(self, domain) -> None:
         """Fix the onion thickness from the minimum cross-section value over the domain."""
-        if self.onion_ratio > 0:
-            deepest = domain.min_over_grid(self.cross_section())
-            self.onion_t = self.onion_ratio * abs(deepest)
+        if self.onioned:
+            self.set_deepest(domain.min_over_grid(self.cross_section()))
+
+    def set_deepest(self, deepest: float) -> None:
+        """Fix the onion thickness from the minimum cross-section value over the domain."""
+        self.onion_t = self.onion_ratio * abs(deepest)
 
     def __call__(self, q: Vec3) -> torch.Tensor:
         x, y, a = q
         perp = self.perp(x, y, a)
-        if self.onion_ratio > 0:
+        if self.onioned:
             if self.onion_t is None:
                 raise RuntimeError("an onioned extrusion needs prepare(domain) before evaluation")
             perp = torch.abs(perp) - constants(self, perp, self.onion_t)[0]
@@ -274,9 +296,9 @@ class Extrude(SDF3):
         if self.profile in ("convex", "concave") and abs(self.neck) <= self.h + c:
             ends.append(self.neck)
         s_max = max(self._scale_at(a) for a in ends + [-self.h + c])
-        wall = self.onion_t if self.onion_ratio > 0 and self.onion_t is not None else 0.0
-        if self.onion_ratio > 0 and self.onion_t is None:
+        if self.onion_t is None:
             return None
+        wall = self.onion_t
         radial = s_max * self.profile2d.radius + wall + c
         return box([radial, radial, self.h + c])
 
@@ -308,6 +330,8 @@ class CrossSection:
     children=1, child_category="profile")
 class Revolve(SDF3):
     """Solid of revolution (tori for offset > profile radius, spec §5.2, §5.7–5.9)."""
+
+    batch_fields = ("offset",)
 
     def __init__(self, offset: float = 0.0, children: list | None = None) -> None:
         super().__init__(children)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import torch
 
 from fdif_core.nodes.base import SDF2, constants
@@ -20,6 +21,8 @@ SAME_SIZE_INT = {torch.float16: torch.int16, torch.bfloat16: torch.int16,
                params=[ParamSpec("r", "Radius.", 10.0, 0.0)])
 class Circle(SDF2):
     """``g = |(x, y)| - r``."""
+
+    batch_fields = ("r",)
 
     def __init__(self, r: float, children: list | None = None) -> None:
         super().__init__(children)
@@ -83,10 +86,24 @@ class SectorPolygon(SDF2):
         return max(math.hypot(vx, vy) for vx, vy in self.vertices)
 
     lipschitz = 1.0
+    batch_fields = ()
+
+    def batch_signature(self) -> tuple:
+        return (SectorPolygon, (len(self.vertices),), ())
+
+    def batched(self, nodes: list, gather) -> SectorPolygon:
+        """A polygon whose edge table holds the edges of ``nodes``' polygons (all with as
+        many vertices) shaped to broadcast per point; it always takes the all-edges pass."""
+        copy = SectorPolygon.from_vertices(self.vertices)
+        columns = [_edge_columns(node.vertices) for node in nodes]
+        copy._tables = {"batched": _EdgeTable.per_point(columns, gather)}
+        return copy
 
     def _edge_table(self, like: torch.Tensor) -> _EdgeTable:
         """Per-edge constants in ``like``'s dtype and device, made once per polygon."""
         tables = self.__dict__.setdefault("_tables", {})
+        if "batched" in tables:
+            return tables["batched"]
         key = (like.dtype, like.device)
         if key not in tables:
             tables[key] = _EdgeTable(self.vertices, like.dtype, like.device)
@@ -102,12 +119,32 @@ class SectorPolygon(SDF2):
         if x.shape != y.shape:
             x, y = torch.broadcast_tensors(x, y)
         table = self._edge_table(x)
+        if table.row is None:  # per-object columns broadcast against the points' shape
+            return _all_edges(table, x.unsqueeze(0), y.unsqueeze(0))
         if x.numel() * len(self.vertices) <= ALL_EDGES_BATCH:
             return _all_edges(table, x.reshape(1, -1), y.reshape(1, -1)).view(x.shape)
         return _edge_by_edge(table, x, y)
 
 
 ALL_EDGES_BATCH = 65536  # edge-point pairs evaluated in one vectorised pass
+
+
+EDGE_KEYS = ("ax", "ay", "kx", "ky", "nex", "ney", "sey", "nsex")
+
+
+def _edge_columns(vertices: list[tuple[float, float]]) -> tuple[list[list[float]], list[bool]]:
+    """Per edge of a polygon, its constants (in :data:`EDGE_KEYS` order) and whether it is
+    sloped (not horizontal), in float64."""
+    n = len(vertices)
+    rows, sloped = [], []
+    for i, (ax, ay) in enumerate(vertices):
+        bx, by = vertices[(i + 1) % n]
+        ex, ey = bx - ax, by - ay
+        inv = 1.0 / (ex * ex + ey * ey + 1e-12)
+        sigma = 1.0 if ay < by else -1.0  # side sign: upward edges count points on the left
+        rows.append([ax, ay, ex * inv, ey * inv, -ex, -ey, sigma * ey, -sigma * ex])
+        sloped.append(ay != by)
+    return rows, sloped
 
 
 class _EdgeTable:
@@ -119,27 +156,36 @@ class _EdgeTable:
     def __init__(self, vertices: list[tuple[float, float]], dtype: torch.dtype,
                  device: torch.device) -> None:
         n = len(vertices)
-        columns: dict[str, list[float]] = {k: [] for k in
-                                           ("ax", "ay", "kx", "ky", "nex", "ney", "sey", "nsex")}
-        self.sloped = []
-        for i, (ax, ay) in enumerate(vertices):
-            bx, by = vertices[(i + 1) % n]
-            ex, ey = bx - ax, by - ay
-            inv = 1.0 / (ex * ex + ey * ey + 1e-12)
-            sigma = 1.0 if ay < by else -1.0  # side sign: upward edges count points on the left
-            for key, value in (("ax", ax), ("ay", ay), ("kx", ex * inv), ("ky", ey * inv),
-                               ("nex", -ex), ("ney", -ey), ("sey", sigma * ey),
-                               ("nsex", -sigma * ex)):
-                columns[key].append(value)
-            self.sloped.append(ay != by)
+        rows, self.sloped = _edge_columns(vertices)
         self.bits = SAME_SIZE_INT[dtype]
         self.shift = torch.tensor(torch.iinfo(self.bits).bits - 1, dtype=self.bits, device=device)
-        table = torch.tensor(list(columns.values()), dtype=dtype, device=device)
-        self.col = dict(zip(columns, table.view(len(columns), n, 1).unbind(0), strict=True))
+        table = torch.tensor(rows, dtype=dtype, device=device).T.contiguous()
+        self.col = dict(zip(EDGE_KEYS, table.view(len(EDGE_KEYS), n, 1).unbind(0), strict=True))
         self.row = {k: list(v.unbind(0)) for k, v in self.col.items()}
         # all-ones for sloped edges, zeros for horizontal ones (they never count)
         self.crossing_mask = None if all(self.sloped) else torch.tensor(
             [-1 if s else 0 for s in self.sloped], dtype=self.bits, device=device).view(-1, 1)
+
+    @classmethod
+    def per_point(cls, polygons: list[tuple[list[list[float]], list[bool]]],
+                  gather) -> _EdgeTable:
+        """The table of many polygons (:func:`_edge_columns` of each, all with E edges) as
+        ``(E, *P)`` columns that broadcast against points of shape ``P``; ``gather`` maps
+        ``(G, ...)`` float64 values to float32 ``(..., *P)``. Only the all-edges pass uses it
+        (``row`` is ``None``)."""
+        table = cls.__new__(cls)
+        rows = np.array([r for r, _ in polygons], dtype=np.float64)  # (G, E, keys)
+        columns = gather(rows.transpose(0, 2, 1))  # (keys, E, M)
+        table.sloped = [True] * rows.shape[1]
+        table.bits = SAME_SIZE_INT[columns.dtype]
+        table.shift = torch.tensor(torch.iinfo(table.bits).bits - 1, dtype=table.bits,
+                                   device=columns.device)
+        table.col = dict(zip(EDGE_KEYS, columns.unbind(0), strict=True))
+        table.row = None
+        sloped = np.array([s for _, s in polygons], dtype=np.float64)
+        table.crossing_mask = None if sloped.all() else \
+            gather(sloped).to(table.bits).neg_()  # -1 (all ones) where sloped
+        return table
 
 
 def _all_edges(table: _EdgeTable, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -199,11 +245,15 @@ def _edge_by_edge(table: _EdgeTable, x: torch.Tensor, y: torch.Tensor) -> torch.
 class Star(SDF2):
     """The folded-star construction of spec §4.2 (one tip along +y)."""
 
+    batch_fields = ("two_alpha", "alpha", "ux", "uy", "ex", "ey", "cap")
+    batch_shape = ("n",)
+
     def __init__(self, r: float, n: int, w: float, children: list | None = None) -> None:
         super().__init__(children)
         self.r, self.n, self.w = float(r), int(n), float(w)
         m = self.n + self.w * (2 - self.n)
         self.alpha = REFERENCE_PI / self.n
+        self.two_alpha = 2 * self.alpha
         beta = REFERENCE_PI / m
         self.ux, self.uy = self.r * math.cos(self.alpha), self.r * math.sin(self.alpha)
         self.ex, self.ey = math.cos(beta), math.sin(beta)
@@ -216,15 +266,15 @@ class Star(SDF2):
     lipschitz = 1.0
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        two_alpha, alpha, ux, uy, ex, ey = constants(
-            self, x, 2 * self.alpha, self.alpha, self.ux, self.uy, self.ex, self.ey)
+        two_alpha, alpha, ux, uy, ex, ey, zero, cap = constants(
+            self, x, self.two_alpha, self.alpha, self.ux, self.uy, self.ex, self.ey, 0.0, self.cap)
         px = torch.abs(x)
         length = torch.hypot(px, y)
         ang = torch.atan2(px, y)
         phi = ang - two_alpha * torch.floor(ang / two_alpha) - alpha
         qx = length * torch.cos(phi) - ux
         qy = length * torch.abs(torch.sin(phi)) - uy
-        k = (qx * ex).add_(qy * ey).neg_().clamp_(0.0, self.cap)
+        k = (qx * ex).add_(qy * ey).neg_().clamp_(zero, cap)
         qx = qx.add_(k * ex)
         qy = qy.add_(k * ey)
         return torch.sign(qx) * torch.hypot(qx, qy)
