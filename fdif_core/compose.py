@@ -231,12 +231,18 @@ class Composer:
             low.view(-1).index_copy_(0, flat, quantize(image.view(-1).index_select(0, flat) + exact))
         return low
 
-    def _paint(self, painted: list) -> torch.Tensor:
+    def paint_order(self, painted: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        """``(volume, object)`` pairs in object order, sorted into the order they are painted
+        in (the last painted wins a voxel) by the preset's overlap policy."""
         policy = self.preset.overlap
         if policy == "smaller_wins":
-            painted = sorted(painted, key=lambda p: -len(p[0]))  # stable: ties keep object order
-        elif policy == "larger_wins":
-            painted = sorted(painted, key=lambda p: len(p[0]))
+            return sorted(painted, key=lambda p: -p[0])  # stable: ties keep object order
+        if policy == "larger_wins":
+            return sorted(painted, key=lambda p: p[0])
+        return painted
+
+    def _paint(self, painted: list) -> torch.Tensor:
+        painted = [item for _, item in self.paint_order([(len(p[0]), p) for p in painted])]
         tasks = 1 if self.vocab is None else len(self.vocab)
         planes = torch.zeros((tasks, *self.grid.shape), dtype=torch.int32, device=self.device)
         for inside, plan in painted:

@@ -15,6 +15,7 @@ evaluated as Python.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from abc import abstractmethod
@@ -50,6 +51,12 @@ def parse_product(text: str) -> list[tuple[str, float | str]]:
     """
     if not isinstance(text, str):
         raise ValueError(f"{text!r} is not a product expression")
+    return list(_parse_product(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_product(text: str) -> tuple[tuple[str, float | str], ...]:
+    """:func:`parse_product` of a string, remembered: every drawn parameter parses one."""
     if len(text) > MAX_PRODUCT_LENGTH:
         raise ValueError(f"product expression longer than {MAX_PRODUCT_LENGTH} characters")
     factors: list[tuple[str, float | str]] = []
@@ -78,7 +85,7 @@ def parse_product(text: str) -> list[tuple[str, float | str]]:
         expect_factor = False
     if expect_factor:
         raise ValueError(f"{text!r}: incomplete product expression")
-    return factors
+    return tuple(factors)
 
 
 def product_names(text: str) -> list[str]:
