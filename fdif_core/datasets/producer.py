@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from fdif_core.compose import Composer, sample_rng
+from fdif_core.batch import BatchRenderer
+from fdif_core.compose import Composer, Sample, sample_rng
 from fdif_core.datasets.layout import Layout, json_bytes
 from fdif_core.datasets.nifti import nifti_bytes
 from fdif_core.grid import Grid
@@ -98,6 +99,7 @@ class SampleMaker:
         self.seed = seed
         self.device = torch.device(device)
         self.label_type = np.dtype(options.label_dtype)
+        self._batch: BatchRenderer | None = None
         if layout.format == "classification":
             self.class_grid = Grid.symmetric(self.composer.preset.grid, options.grid_scale)
 
@@ -126,8 +128,8 @@ class SampleMaker:
         return Computed(index, z[None].cpu().numpy().astype(np.float32), None, stats)
 
     # -- segmentation --------------------------------------------------------------------------
-    def _segmentation(self, index: int) -> Computed:
-        sample = self.composer.sample(self.seed, index)
+    def _segmentation(self, sample: Sample) -> Computed:
+        index = sample.index
         image, label = sample.image, sample.label
         hist = np.bincount(image.ravel(), minlength=HIST_BINS)
         first = label if label.ndim == 3 else label[..., 0]
@@ -148,7 +150,16 @@ class SampleMaker:
         """Render sample ``index`` (arrays and statistics)."""
         if self.layout.format == "classification":
             return self._classification(index)
-        return self._segmentation(index)
+        return self._segmentation(self.composer.sample(self.seed, index))
+
+    def compute_many(self, indices: list[int]) -> list[Computed]:
+        """Render samples ``indices``: segmentation samples in one batch
+        (:class:`~fdif_core.batch.BatchRenderer`, bitwise the samples :meth:`compute` gives)."""
+        if self.layout.format == "classification" or len(indices) == 1:
+            return [self.compute(index) for index in indices]
+        if self._batch is None:
+            self._batch = BatchRenderer(self.composer)
+        return [self._segmentation(s) for s in self._batch.sample(self.seed, indices)]
 
     def encode(self, computed: Computed) -> list[tuple[str, bytes]]:
         """The sample's files as ``(relative path, bytes)``, the statistics file last."""
