@@ -48,7 +48,6 @@ MAX_POINTS = {"cpu": 1 << 21, "cuda": 1 << 23}  # voxels per kernel call, which 
 class _Object:
     """One object of a batch, with what its evaluation needs."""
 
-    sample: int
     plan: ObjectPlan
     sdf: SDF3
     domain: Domain
@@ -88,7 +87,7 @@ class BatchRenderer:
     @torch.inference_mode()
     def render(self, plans: list[list[ObjectPlan]], seed: int, indices: list[int]) -> list[Sample]:
         """Render planned samples; sample ``j`` is ``plans[j]``, numbered ``indices[j]``."""
-        objects = [[self._object(j, plan) for plan in sample] for j, sample in enumerate(plans)]
+        objects = [[self._object(plan) for plan in sample] for sample in plans]
         flat = [obj for sample in objects for obj in sample]
         batched = [obj for obj in flat if obj.signature is not None]
         self._fix_onions(batched)
@@ -101,7 +100,7 @@ class BatchRenderer:
         return self._compose(objects, seed, indices)
 
     # -- objects -----------------------------------------------------------------------------
-    def _object(self, sample: int, plan: ObjectPlan) -> _Object:
+    def _object(self, plan: ObjectPlan) -> _Object:
         sdf = compile_tree(plan.tree)
         domain = Domain(self.grid, plan.placement.world_to_local(), plan.placement.translation,
                         self.device)
@@ -118,7 +117,7 @@ class BatchRenderer:
                 self._displacements.append(disp.key)
                 self._table = None
             row = self._displacements.index(disp.key) + 1
-        return _Object(sample, plan, sdf, domain, get_mapper(plan.mapper), row, signature)
+        return _Object(plan, sdf, domain, get_mapper(plan.mapper), row, signature)
 
     def _box(self, obj: _Object) -> IndexBox | None:
         """The voxels to evaluate: the grid for a halo object, else the bounding box of
@@ -169,7 +168,7 @@ class BatchRenderer:
         table of ``A_ij (p_j - t_j)`` (``-0.0`` where ``A_ij = 0``), summed x, y, z.
         """
         count = len(chunk)
-        extents = [max(e) for e in zip(*(_extents(b) for b in boxes), strict=True)]  # dz, dy, dx
+        extents = [max(e) for e in zip(*map(_extents, boxes), strict=True)]  # dz, dy, dx
         host = np.empty((count, 16), dtype=np.float64)  # A, t, origins x y z, displacement row
         for g, (obj, b) in enumerate(zip(chunk, boxes, strict=True)):
             host[g, :9] = obj.domain.A.ravel()
@@ -185,13 +184,12 @@ class BatchRenderer:
         q = index = None
         for j, axis in enumerate((2, 1, 0)):  # world x, y, z
             coords = self.grid.axis(axis, self.device)
-            n, extent = coords.shape[0], int(extents[2 - j])
+            n, extent = coords.shape[0], extents[2 - j]
             at = (origins[:, j:j + 1] + torch.arange(extent, device=self.device)).clamp_max_(n - 1)
             offsets = coords.index_select(0, at.view(-1)).view(count, extent) - t32[:, j:j + 1]
-            table = a32[:, :, j:j + 1] * offsets.unsqueeze(1)  # (G, 3, extent)
-            table.masked_fill_(zero[:, :, j:j + 1], -0.0)
-            terms = table.unbind(1)
-            terms = [term.view(shapes[j]) for term in terms]
+            products = a32[:, :, j:j + 1] * offsets.unsqueeze(1)  # (G, 3, extent)
+            products.masked_fill_(zero[:, :, j:j + 1], -0.0)
+            terms = [term.view(shapes[j]) for term in products.unbind(1)]
             q = terms if q is None else [qi + term for qi, term in zip(q, terms, strict=True)]
             stride = self.grid.shape[2] if axis == 1 else \
                 self.grid.shape[1] * self.grid.shape[2] if axis == 0 else 1
