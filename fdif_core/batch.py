@@ -52,6 +52,7 @@ class _Object:
     sdf: SDF3
     domain: Domain
     mapper: Mapper
+    dip: float  # how far the displacement can lower the SDF
     displacement_row: int  # row of the world displacement table (0: none)
     signature: tuple | None  # None: evaluated one by one
     box: IndexBox | None = None
@@ -111,22 +112,21 @@ class BatchRenderer:
         if sdf.domain_dependent and not (isinstance(sdf, Extrude) and
                                          not sdf.profile2d.domain_dependent):
             signature = None  # only a top-level onion is fixed in batch
+        dip = max(-disp.lower_bound(self.grid), 0.0) if disp is not None else 0.0
         row = 0
         if isinstance(disp, WorldDisplacement):
             if disp.key not in self._displacements:
                 self._displacements.append(disp.key)
                 self._table = None
             row = self._displacements.index(disp.key) + 1
-        return _Object(plan, sdf, domain, get_mapper(plan.mapper), row, signature)
+        return _Object(plan, sdf, domain, get_mapper(plan.mapper), dip, row, signature)
 
     def _box(self, obj: _Object) -> IndexBox | None:
         """The voxels to evaluate: the grid for a halo object, else the bounding box of
         ``f <= 0`` (as :func:`~fdif_core.objects.evaluate_object` finds it)."""
         if obj.mapper.has_halo:
             return obj.domain.full_box
-        disp = get_displacement(obj.plan.displacement)
-        dip = max(-disp.lower_bound(self.grid), 0.0) if disp is not None else 0.0
-        bounds = obj.sdf.bounds(dip)
+        bounds = obj.sdf.bounds(obj.dip)
         return obj.domain.full_box if bounds is None else obj.domain.world_box(*bounds)
 
     def _evaluate_alone(self, obj: _Object) -> None:

@@ -77,7 +77,6 @@ class Batchable:
         Children are batched alike."""
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
-        copy.__dict__.pop("_tables", None)
         copy.__dict__["_constants"] = _PerPointConstants()
         if self.batch_fields:  # one gather for all fields: columns, one per number
             fields = [np.array([getattr(node, name) for node in nodes], dtype=np.float64)

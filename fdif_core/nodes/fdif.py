@@ -276,7 +276,8 @@ class Extrude(SDF3):
             self.set_deepest(domain.min_over_grid(self.cross_section()))
 
     def set_deepest(self, deepest: float) -> None:
-        """Fix the onion thickness from the minimum cross-section value over the domain."""
+        """Set the onion thickness from ``deepest``, the minimum cross-section value over the
+        domain (found by :meth:`prepare`, or for many onions at once by the batch renderer)."""
         self.onion_t = self.onion_ratio * abs(deepest)
 
     def __call__(self, q: Vec3) -> torch.Tensor:
@@ -290,16 +291,15 @@ class Extrude(SDF3):
         outside = torch.hypot(perp.clamp_min(0), along.clamp_min(0))
         return outside + torch.maximum(perp, along).clamp_max_(0)
 
-    def bounds(self, level: float) -> Bounds:
+    def bounds(self, level: float) -> Bounds | None:
+        if self.onion_t is None:  # an onion before prepare(domain)
+            return None
         c = max(level, 0.0)
         ends = [-self.h - c, self.h - c, self.h + c]
         if self.profile in ("convex", "concave") and abs(self.neck) <= self.h + c:
             ends.append(self.neck)
         s_max = max(self._scale_at(a) for a in ends + [-self.h + c])
-        if self.onion_t is None:
-            return None
-        wall = self.onion_t
-        radial = s_max * self.profile2d.radius + wall + c
+        radial = s_max * self.profile2d.radius + self.onion_t + c
         return box([radial, radial, self.h + c])
 
 
