@@ -55,9 +55,32 @@ class _Object:
     dip: float  # how far the displacement can lower the SDF
     displacement_row: int  # row of the world displacement table (0: none)
     signature: tuple | None  # None: evaluated one by one
+    sample: int = 0  # position of its sample in the batch
+    position: int = 0  # position in its sample
+    layer: int = 0  # its plane of values (:class:`_Canvas`)
     box: IndexBox | None = None
-    index: torch.Tensor | None = None  # flat grid positions evaluated, C order within the box
-    values: torch.Tensor | None = None  # the SDF there
+
+
+@dataclass
+class _Canvas:
+    """What a batch of ``B`` samples accumulates while its objects are evaluated.
+
+    ``layers`` holds ``L`` planes of ``B * V`` voxels (``V`` per grid), flat, then one trash
+    voxel that padding writes to: an object's SDF goes to its plane at its sample's voxels,
+    ``+inf`` where it was not evaluated. Each sample's objects get distinct planes, those whose
+    mapper vanishes outside first, in object order, then its halo objects. ``winner`` holds,
+    per voxel of the batch (and a trash voxel), the smallest paint key
+    (:meth:`Composer.paint_key`) of the objects holding it. ``volumes`` collects each block's
+    per-object voxel counts with ``f <= 0``, in ``order``.
+    """
+
+    layers: torch.Tensor
+    winner: torch.Tensor
+    planes: int
+    plain: int  # planes of objects whose mapper vanishes outside; the halo planes follow
+    slots: int  # most objects in a sample
+    volumes: list[torch.Tensor]
+    order: list[_Object]
 
 
 class BatchRenderer:
@@ -78,6 +101,9 @@ class BatchRenderer:
         self.max_points = max_points or MAX_POINTS.get(self.device.type, MAX_POINTS["cpu"])
         self._displacements: list[str] = []  # world displacement keys, row i + 1
         self._table: torch.Tensor | None = None
+        self._axes = [self.grid.axis(i).numpy() for i in range(3)]  # z, y, x on the host
+        self._size = math.prod(self.grid.shape)
+        self._trash = 0  # voxels of the batch being rendered: where its padding is sent
 
     # -- public ------------------------------------------------------------------------------
     def sample(self, seed: int, indices: list[int]) -> list[Sample]:
@@ -89,16 +115,18 @@ class BatchRenderer:
     def render(self, plans: list[list[ObjectPlan]], seed: int, indices: list[int]) -> list[Sample]:
         """Render planned samples; sample ``j`` is ``plans[j]``, numbered ``indices[j]``."""
         objects = [[self._object(plan) for plan in sample] for sample in plans]
+        self._trash = len(plans) * self._size
+        canvas = self._canvas(objects)
         flat = [obj for sample in objects for obj in sample]
         batched = [obj for obj in flat if obj.signature is not None]
         self._fix_onions(batched)
         for obj in batched:
             obj.box = self._box(obj)
-        self._evaluate_groups(batched)
+        self._evaluate_groups(batched, canvas)
         for obj in flat:
             if obj.signature is None:
-                self._evaluate_alone(obj)
-        return self._compose(objects, seed, indices)
+                self._evaluate_alone(obj, canvas)
+        return self._finish(objects, canvas, seed, indices)
 
     # -- objects -----------------------------------------------------------------------------
     def _object(self, plan: ObjectPlan) -> _Object:
@@ -121,6 +149,30 @@ class BatchRenderer:
             row = self._displacements.index(disp.key) + 1
         return _Object(plan, sdf, domain, get_mapper(plan.mapper), dip, row, signature)
 
+    def _canvas(self, objects: list[list[_Object]]) -> _Canvas:
+        """Number the objects (sample, position, plane) and make the batch's canvas."""
+        plain = halos = 0
+        for j, sample in enumerate(objects):
+            counts = [0, 0]
+            for position, obj in enumerate(sample):
+                obj.sample, obj.position = j, position
+                obj.layer = counts[obj.mapper.has_halo]
+                counts[obj.mapper.has_halo] += 1
+            plain, halos = max(plain, counts[0]), max(halos, counts[1])
+        for sample in objects:
+            for obj in sample:
+                obj.layer += plain if obj.mapper.has_halo else 0
+        slots = max([1, *(len(sample) for sample in objects)])
+        layers = torch.full(((plain + halos) * self._trash + 1,), math.inf, device=self.device)
+        winner = torch.full((self._trash + 1,), self._no_key(slots), dtype=torch.int64,
+                            device=self.device)
+        return _Canvas(layers, winner, plain + halos, plain, slots, [], [])
+
+    def _no_key(self, slots: int) -> int:
+        """A paint key above every one :meth:`Composer.paint_key` gives (a volume is at most
+        the grid's voxels)."""
+        return (self._size + 1) * slots
+
     def _box(self, obj: _Object) -> IndexBox | None:
         """The voxels to evaluate: the grid for a halo object, else the bounding box of
         ``f <= 0`` (as :func:`~fdif_core.objects.evaluate_object` finds it)."""
@@ -129,11 +181,31 @@ class BatchRenderer:
         bounds = obj.sdf.bounds(obj.dip)
         return obj.domain.full_box if bounds is None else obj.domain.world_box(*bounds)
 
-    def _evaluate_alone(self, obj: _Object) -> None:
+    def _evaluate_alone(self, obj: _Object, canvas: _Canvas) -> None:
         halo = obj.mapper.has_halo
         evaluated = self.composer.evaluate(obj.plan, full=halo, near=HALO_NEAR if halo else 0.0)
-        if evaluated is not None:
-            obj.index, obj.values = evaluated.index, evaluated.values
+        if evaluated is None:
+            return
+        index = (evaluated.index + obj.sample * self._size).view(1, -1)
+        self._deposit(canvas, [obj], evaluated.values.view(1, -1), index,
+                      index + obj.layer * self._trash)
+
+    def _deposit(self, canvas: _Canvas, objects: list[_Object], values: torch.Tensor,
+                 index: torch.Tensor, slots: torch.Tensor) -> None:
+        """Add a block's values (one row per object; padding ``+inf`` at the trash voxels) to
+        the canvas: volumes, paint keys and values in its planes."""
+        count = len(objects)
+        inside = values <= 0
+        volumes = inside.sum(1)
+        canvas.volumes.append(volumes)
+        canvas.order.extend(objects)
+        positions = self._upload(np.array([obj.position for obj in objects]), torch.int64)
+        keys = self.composer.paint_key(volumes, positions, canvas.slots)
+        none = torch.full((), self._no_key(canvas.slots), dtype=torch.int64, device=self.device)
+        canvas.winner.scatter_reduce_(0, index.view(-1),
+                                      torch.where(inside, keys.view(count, 1), none).view(-1),
+                                      "amin")
+        canvas.layers.index_put_((slots.view(-1),), values.view(-1))
 
     # -- dense evaluation ----------------------------------------------------------------------
     def _upload(self, values: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -158,44 +230,57 @@ class BatchRenderer:
             chunks.append(current)
         return chunks
 
-    def _block(self, chunk: list[_Object], boxes: list[IndexBox]):
-        """The boxes (one per object of ``chunk``) padded to their largest extents: per voxel of
-        the ``(G, dz, dy, dx)`` block, its local coordinates and flat grid position (padding
-        voxels repeat the grid's last index; they are never read back), and per object its
-        row of the world displacement table.
+    def _block(self, chunk: list[_Object], boxes: list[IndexBox], planes: int):
+        """The boxes (one per object of ``chunk``) padded to their largest extents ``(dz, dy,
+        dx)``: the local coordinates of every voxel of the ``(G, dz, dy, dx)`` block, and per
+        voxel its position among the batch's voxels, in the world displacement table and in
+        the ``planes`` planes of values (:class:`_Canvas`). Padding goes to the trash voxel
+        of each, which is ``+inf`` in the displacement table.
 
-        Local coordinates are bitwise those of :meth:`Domain.local_points`: per world axis a
-        table of ``A_ij (p_j - t_j)`` (``-0.0`` where ``A_ij = 0``), summed x, y, z.
+        The tables are made on the host and sent in one copy. Local coordinates are bitwise
+        those of :meth:`Domain.local_points`: per world axis ``A_ij (p_j - t_j)`` in float32
+        (``-0.0`` where ``A_ij = 0``), summed x, y, z on the device.
         """
         count = len(chunk)
         extents = [max(e) for e in zip(*map(_extents, boxes), strict=True)]  # dz, dy, dx
-        host = np.empty((count, 16), dtype=np.float64)  # A, t, origins x y z, displacement row
-        for g, (obj, b) in enumerate(zip(chunk, boxes, strict=True)):
-            host[g, :9] = obj.domain.A.ravel()
-            host[g, 9:12] = obj.domain.t
-            host[g, 12:] = (b[4], b[2], b[0], obj.displacement_row)
-        table = self._upload(host, torch.float64)
-        zero = (table[:, :9] == 0.0).view(count, 3, 3)
-        a32 = table[:, :9].float().view(count, 3, 3)
-        t32 = table[:, 9:12].float()  # (G, 3) as x, y, z
-        origins = table[:, 12:15].long()
-        rows = table[:, 15].long()
-        shapes = ((count, 1, 1, -1), (count, 1, -1, 1), (count, -1, 1, 1))
-        q = index = None
+        matrices = np.stack([obj.domain.A for obj in chunk])
+        a32 = matrices.astype(np.float32)
+        t32 = np.stack([obj.domain.t for obj in chunk]).astype(np.float32)  # x, y, z
+        lows = np.array([b[0::2] for b in boxes])  # z, y, x
+        highs = np.array([b[1::2] for b in boxes])
+        table_end = (len(self._displacements) + 1) * self._size
+        ends = (self._trash, table_end, planes * self._trash)  # the trash voxels
+        floats, ints = [], []
         for j, axis in enumerate((2, 1, 0)):  # world x, y, z
-            coords = self.grid.axis(axis, self.device)
-            n, extent = coords.shape[0], extents[2 - j]
-            at = (origins[:, j:j + 1] + torch.arange(extent, device=self.device)).clamp_max_(n - 1)
-            offsets = coords.index_select(0, at.view(-1)).view(count, extent) - t32[:, j:j + 1]
-            products = a32[:, :, j:j + 1] * offsets.unsqueeze(1)  # (G, 3, extent)
-            products.masked_fill_(zero[:, :, j:j + 1], -0.0)
-            terms = [term.view(shapes[j]) for term in products.unbind(1)]
-            q = terms if q is None else [qi + term for qi, term in zip(q, terms, strict=True)]
-            stride = self.grid.shape[2] if axis == 1 else \
-                self.grid.shape[1] * self.grid.shape[2] if axis == 0 else 1
-            part = (at * stride).view(shapes[j])
-            index = part if index is None else index + part
-        return tuple(q), index, rows
+            n, extent = self.grid.shape[axis], extents[axis]
+            at = lows[:, axis:axis + 1] + np.arange(extent)
+            offsets = self._axes[axis][np.minimum(at, n - 1)] - t32[:, j:j + 1]
+            products = a32[:, :, j:j + 1] * offsets[:, None, :]  # (G, 3, extent)
+            products[matrices[:, :, j] == 0.0] = -0.0
+            floats.append(products.ravel())
+            part = at * math.prod(self.grid.shape[axis + 1:])
+            part[at >= highs[:, axis:axis + 1]] = max(ends)  # padding: past every end
+            ints.append(part)
+        z_part = ints.pop()
+        offsets = np.array([[obj.sample * self._size, obj.displacement_row * self._size,
+                             obj.sample * self._size + obj.layer * self._trash] for obj in chunk])
+        ints += [z_part + offsets[:, i:i + 1] for i in range(3)]
+        index_host = np.concatenate([part.ravel() for part in ints]).astype(np.int64)
+        float_host = np.concatenate(floats).astype(np.float32)
+        packed = np.concatenate([index_host.view(np.uint8), float_host.view(np.uint8)])
+        table = self._upload(packed, torch.uint8)
+        dz, dy, dx = extents
+        ix, iy, *iz = table[:index_host.nbytes].view(torch.int64).split(
+            [count * dx, count * dy] + [count * dz] * 3)
+        xy = ix.view(count, 1, 1, dx) + iy.view(count, 1, dy, 1)
+        index, shift, slots = ((xy + part.view(count, dz, 1, 1)).clamp_max_(end)
+                               for part, end in zip(iz, ends, strict=True))
+        px, py, pz = table[index_host.nbytes:].view(torch.float32).split(
+            [3 * count * dx, 3 * count * dy, 3 * count * dz])
+        terms = (px.view(count, 3, 1, 1, dx).unbind(1), py.view(count, 3, 1, dy, 1).unbind(1),
+                 pz.view(count, 3, dz, 1, 1).unbind(1))
+        q = tuple(x + y + z for x, y, z in zip(*terms, strict=True))
+        return q, index, shift, slots
 
     def _gather(self, count: int):
         """``gather`` of :meth:`Batchable.batched` for a block of ``count`` objects: float64
@@ -220,7 +305,7 @@ class BatchRenderer:
             per_call = max(1, self.max_points // _volume(box))
             for i in range(0, len(members), per_call):
                 chunk = members[i:i + per_call]
-                q, _, _ = self._block(chunk, [box] * len(chunk))
+                q = self._block(chunk, [box] * len(chunk), 0)[0]
                 nodes = [obj.sdf for obj in chunk]
                 for node in nodes:
                     node.onion_t = 0.0  # not read by the cross-section; a number to batch
@@ -232,88 +317,99 @@ class BatchRenderer:
                 obj.sdf.set_deepest(deepest)
 
     def _world_table(self) -> torch.Tensor:
-        """Row 0: ``-0.0`` (adding it changes no value); row i: world displacement i's field."""
+        """Row 0: ``-0.0`` (adding it changes no value); row i: world displacement i's field;
+        then one ``+inf`` (padding voxels, which it moves out of every object)."""
         if self._table is None:
             rows = [torch.full(self.grid.shape, -0.0, device=self.device).view(-1)]
             for key in self._displacements:
                 disp = get_displacement(key)
                 rows.append(self.composer.cache.field(disp, self.grid, self.device).view(-1))
+            rows.append(torch.full((1,), math.inf, device=self.device))
             self._table = torch.cat(rows)
         return self._table
 
-    def _evaluate_groups(self, objects: list[_Object]) -> None:
+    def _evaluate_groups(self, objects: list[_Object], canvas: _Canvas) -> None:
         groups = defaultdict(list)
         for obj in objects:
             if obj.box is not None:
                 groups[obj.signature].append(obj)
         world = self._world_table()
-        size = self.grid.shape[0] * self.grid.shape[1] * self.grid.shape[2]
         for members in groups.values():
             for chunk in self._chunks(members):
-                q, index, rows = self._block(chunk, [obj.box for obj in chunk])
+                q, index, shift, slots = self._block(chunk, [obj.box for obj in chunk],
+                                                        canvas.planes)
                 nodes = [obj.sdf for obj in chunk]
                 values = nodes[0].batched(nodes, self._gather(len(chunk)))(q)
-                shift = index + rows.view(-1, 1, 1, 1) * size
                 values = values + world.index_select(0, shift.view(-1)).view(shift.shape)
-                for g, obj in enumerate(chunk):
-                    dz, dy, dx = _extents(obj.box)
-                    obj.index = index[g, :dz, :dy, :dx].reshape(-1)
-                    obj.values = values[g, :dz, :dy, :dx].reshape(-1)
+                count = len(chunk)
+                self._deposit(canvas, chunk, values.view(count, -1), index.view(count, -1),
+                              slots.view(count, -1))
 
     # -- composition ---------------------------------------------------------------------------
-    def _compose(self, objects: list[list[_Object]], seed: int, indices: list[int]) -> list[Sample]:
+    def _finish(self, objects: list[list[_Object]], canvas: _Canvas, seed: int,
+                indices: list[int]) -> list[Sample]:
+        """Images, labels and metadata of the batch from its canvas."""
         composer = self.composer
         shape = self.grid.shape
-        size = shape[0] * shape[1] * shape[2]
         batch = len(objects)
-        slots = max((len(sample) for sample in objects), default=0)
-        image = torch.zeros((batch, size), dtype=torch.float32, device=self.device)
-        halo = torch.zeros_like(image)
-        winner = torch.full((batch, size), slots, dtype=torch.int64, device=self.device)
-        inside = []
-        for j, sample in enumerate(objects):
-            for obj in sample:
-                if obj.values is None:
-                    inside.append(None)
-                    continue
-                target = halo[j] if obj.mapper.has_halo else image[j]
-                target.index_add_(0, obj.index, obj.mapper(obj.values))
-                inside.append((obj.values <= 0).sum())
-        counted = [v for v in inside if v is not None]
-        volumes = iter(torch.stack(counted).tolist() if counted else [])
+        image = self._intensity(objects, canvas)
         tasks = 1 if composer.vocab is None else len(composer.vocab)
-        lut = np.zeros((batch, slots + 1, tasks), dtype=np.int64)
-        samples_meta = []
+        lut = np.zeros((batch, canvas.slots + 1, tasks), dtype=np.int64)  # position: ids
         for j, sample in enumerate(objects):
-            metadata, painted = [], []
             for obj in sample:
-                meta = obj.plan.metadata()
-                meta["volume"] = next(volumes) if obj.values is not None else 0
-                metadata.append(meta)
-                if meta["volume"]:
-                    painted.append((meta["volume"], obj))
-            order = composer.paint_order(painted)
-            for position, (_, obj) in enumerate(order):
-                key = len(order) - 1 - position  # the last painted has the smallest key
-                lut[j, key] = [obj.plan.entry.id] if composer.vocab is None else \
+                lut[j, obj.position] = [obj.plan.entry.id] if composer.vocab is None else \
                     task_ids(obj.plan, composer.vocab)
-                mask = torch.where(obj.values <= 0, key, slots)
-                winner[j].scatter_reduce_(0, obj.index, mask, "amin")
-            samples_meta.append(metadata)
+        winner = canvas.winner[:self._trash]  # the winning key's position; no object: the
+        position = torch.where(winner == self._no_key(canvas.slots), canvas.slots,  # zero row
+                               (canvas.slots - 1) - winner.remainder(canvas.slots))
         table = self._upload(lut, torch.int64).view(batch, -1)
-        label = table.gather(1, winner.mul_(tasks).unsqueeze(2).add(
+        label = table.gather(1, position.view(batch, -1).mul_(tasks).unsqueeze(2).add(
             torch.arange(tasks, device=self.device)).view(batch, -1))
-        quantized = _to_host(quantize(halo.add_(image)).view(batch, *shape))
+        quantized = _to_host(quantize(image).view(batch, *shape))
         label = _to_host(label.to(torch.int32).view(batch, *shape, tasks))
+        counted = torch.cat(canvas.volumes).tolist() if canvas.volumes else []
+        volumes = {id(obj): v for obj, v in zip(canvas.order, counted, strict=True)}
         if self.device.type == "cuda":
             torch.cuda.current_stream(self.device).synchronize()
         quantized, label = quantized.numpy(), label.numpy()
         out = []
-        for j in range(batch):
+        for j, sample in enumerate(objects):
+            metadata = []
+            for obj in sample:
+                meta = obj.plan.metadata()
+                meta["volume"] = volumes.get(id(obj), 0)
+                metadata.append(meta)
             lab = label[j, ..., 0] if composer.vocab is None else label[j]
-            out.append(Sample(quantized[j], np.ascontiguousarray(lab), samples_meta[j], seed,
-                              indices[j]))
+            out.append(Sample(quantized[j], np.ascontiguousarray(lab), metadata, seed, indices[j]))
         return out
+
+    def _intensity(self, objects: list[list[_Object]], canvas: _Canvas) -> torch.Tensor:
+        """The unquantized images, ``(B, V)``: each sample's plain planes mapped and summed in
+        order, plus its halo planes mapped and summed in order, as :meth:`Composer.render`
+        adds them (a voxel an object does not hold adds a zero, which changes no sum). Each
+        mapper maps all the planes of its objects in one call."""
+        batch = len(objects)
+        planes = canvas.layers[:-1].view(-1, self._size)  # plane k of sample j: row k * B + j
+        by_mapper = defaultdict(list)
+        for sample in objects:
+            for obj in sample:
+                by_mapper[obj.mapper.key].append(obj.layer * batch + obj.sample)
+        held = set()
+        for key, rows in by_mapper.items():
+            at = self._upload(np.array(rows), torch.int64)
+            planes.index_copy_(0, at, get_mapper(key)(planes.index_select(0, at)))
+            held.update(rows)
+        empty = [row for row in range(len(planes)) if row not in held]
+        if empty:
+            planes.index_fill_(0, self._upload(np.array(empty), torch.int64), 0.0)
+        stacked = planes.view(-1, batch, self._size)
+        image = torch.zeros((batch, self._size), dtype=torch.float32, device=self.device)
+        for k in range(canvas.plain):
+            image += stacked[k]
+        halo = torch.zeros_like(image)
+        for k in range(canvas.plain, len(stacked)):
+            halo += stacked[k]
+        return halo.add_(image)
 
 
 def _to_host(tensor: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,7 @@ count or on generation order.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -231,21 +232,29 @@ class Composer:
             low.view(-1).index_copy_(0, flat, quantize(image.view(-1).index_select(0, flat) + exact))
         return low
 
-    def paint_order(self, painted: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
-        """``(volume, object)`` pairs in object order, sorted into the order they are painted
-        in (the last painted wins a voxel) by the preset's overlap policy."""
+    def paint_key(self, volume, position, slots: int):
+        """Where objects overlap, the one with the smallest key gets the voxel: the preset's
+        overlap policy as a number (ints, or integer tensors alike).
+
+        ``volume`` counts the object's voxels with ``f <= 0``, ``position`` is its place in
+        the sample (``0 <= position < slots``); ties go to the later object.
+        """
+        later_first = slots - 1 - position
         policy = self.preset.overlap
         if policy == "smaller_wins":
-            return sorted(painted, key=lambda p: -p[0])  # stable: ties keep object order
+            return volume * slots + later_first
         if policy == "larger_wins":
-            return sorted(painted, key=lambda p: p[0])
-        return painted
+            return (math.prod(self.grid.shape) - volume) * slots + later_first
+        return later_first
 
     def _paint(self, painted: list) -> torch.Tensor:
-        painted = [item for _, item in self.paint_order([(len(p[0]), p) for p in painted])]
+        slots = len(painted)
+        keys = [self.paint_key(len(inside), i, slots) for i, (inside, _) in enumerate(painted)]
+        order = sorted(range(slots), key=lambda i: -keys[i])  # the smallest key painted last
         tasks = 1 if self.vocab is None else len(self.vocab)
         planes = torch.zeros((tasks, *self.grid.shape), dtype=torch.int32, device=self.device)
-        for inside, plan in painted:
+        for i in order:
+            inside, plan = painted[i]
             values = [plan.entry.id] if self.vocab is None else task_ids(plan, self.vocab)
             for plane, value in zip(planes, values, strict=True):
                 plane.view(-1).index_fill_(0, inside, value)

@@ -70,6 +70,15 @@ def test_batch_paper_and_gradient_noise_presets():
     assert_same(BatchRenderer(organic).sample(0, [0, 1]), [organic.sample(0, i) for i in (0, 1)])
 
 
+def test_a_batch_larger_than_its_displacement_table():
+    # six samples, one world displacement: the batch's voxels outnumber the table's rows, so
+    # padding must point at the table's end, not at the batch's
+    composer = Composer(mixed_preset(displacements=["sawtooth"], objects=[3, 4]))
+    indices = list(range(6))
+    assert_same(BatchRenderer(composer).sample(4, indices),
+                [composer.sample(4, i) for i in indices])
+
+
 def test_a_batch_does_not_depend_on_its_company():
     composer = Composer(load_preset("quick"))
     renderer = BatchRenderer(composer)
