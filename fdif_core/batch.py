@@ -34,7 +34,7 @@ import torch
 
 from fdif_core.compose import HALO_NEAR, Composer, ObjectPlan, Sample, quantize, task_ids
 from fdif_core.displacements import WorldDisplacement, get_displacement
-from fdif_core.domain import Domain, IndexBox
+from fdif_core.domain import BOUND_SLACK, LIPSCHITZ_SAFETY, Domain, IndexBox
 from fdif_core.mappers import Mapper, get_mapper
 from fdif_core.nodes.base import SDF3
 from fdif_core.nodes.fdif import Extrude
@@ -42,6 +42,7 @@ from fdif_core.shapes import compile_tree
 
 MAX_POINTS = {"cpu": 1 << 21, "cuda": 1 << 23}  # voxels per kernel call, which bounds the
 # temporaries (8 or 32 MB each in float32)
+ONION_BLOCK = 4  # voxels per block edge of the onion minimum's first pass
 
 
 @dataclass
@@ -232,34 +233,44 @@ class BatchRenderer:
 
     def _block(self, chunk: list[_Object], boxes: list[IndexBox], planes: int):
         """The boxes (one per object of ``chunk``) padded to their largest extents ``(dz, dy,
-        dx)``: the local coordinates of every voxel of the ``(G, dz, dy, dx)`` block, and per
-        voxel its position among the batch's voxels, in the world displacement table and in
-        the ``planes`` planes of values (:class:`_Canvas`). Padding goes to the trash voxel
-        of each, which is ``+inf`` in the displacement table.
+        dx)``: :meth:`_coordinates` of the ``(G, dz, dy, dx)`` block, whose padding voxels go
+        to the trash voxels."""
+        extents = [max(e) for e in zip(*map(_extents, boxes), strict=True)]  # dz, dy, dx
+        lows = np.array([b[0::2] for b in boxes])  # z, y, x
+        highs = np.array([b[1::2] for b in boxes])
+        at = [lows[:, axis:axis + 1] + np.arange(extents[axis]) for axis in range(3)]
+        padding = [at[axis] >= highs[:, axis:axis + 1] for axis in range(3)]
+        return self._coordinates(chunk, at, padding, planes)
+
+    def _coordinates(self, chunk: list[_Object], at: list[np.ndarray],
+                     padding: list[np.ndarray] | None, planes: int):
+        """Per row ``g`` (object ``chunk[g]``) the voxels ``(at[0][g, i], at[1][g, j],
+        at[2][g, k])`` (grid indices along z, y, x, clamped to the grid): their local
+        coordinates, shaped ``(G, dz, dy, dx)``, and their positions among the batch's voxels,
+        in the world displacement table (whose trash is its last voxel, ``+inf``) and in the
+        ``planes`` planes of values (:class:`_Canvas`). Voxels marked in ``padding`` go to the
+        trash voxel of each.
 
         The tables are made on the host and sent in one copy. Local coordinates are bitwise
         those of :meth:`Domain.local_points`: per world axis ``A_ij (p_j - t_j)`` in float32
         (``-0.0`` where ``A_ij = 0``), summed x, y, z on the device.
         """
         count = len(chunk)
-        extents = [max(e) for e in zip(*map(_extents, boxes), strict=True)]  # dz, dy, dx
         matrices = np.stack([obj.domain.A for obj in chunk])
         a32 = matrices.astype(np.float32)
         t32 = np.stack([obj.domain.t for obj in chunk]).astype(np.float32)  # x, y, z
-        lows = np.array([b[0::2] for b in boxes])  # z, y, x
-        highs = np.array([b[1::2] for b in boxes])
         table_end = (len(self._displacements) + 1) * self._size
         ends = (self._trash, table_end, planes * self._trash)  # the trash voxels
         floats, ints = [], []
         for j, axis in enumerate((2, 1, 0)):  # world x, y, z
-            n, extent = self.grid.shape[axis], extents[axis]
-            at = lows[:, axis:axis + 1] + np.arange(extent)
-            offsets = self._axes[axis][np.minimum(at, n - 1)] - t32[:, j:j + 1]
+            n = self.grid.shape[axis]
+            offsets = self._axes[axis][np.minimum(at[axis], n - 1)] - t32[:, j:j + 1]
             products = a32[:, :, j:j + 1] * offsets[:, None, :]  # (G, 3, extent)
             products[matrices[:, :, j] == 0.0] = -0.0
             floats.append(products.ravel())
-            part = at * math.prod(self.grid.shape[axis + 1:])
-            part[at >= highs[:, axis:axis + 1]] = max(ends)  # padding: past every end
+            part = at[axis] * math.prod(self.grid.shape[axis + 1:])
+            if padding is not None:
+                part[padding[axis]] = max(ends)  # past every end
             ints.append(part)
         z_part = ints.pop()
         offsets = np.array([[obj.sample * self._size, obj.displacement_row * self._size,
@@ -269,7 +280,7 @@ class BatchRenderer:
         float_host = np.concatenate(floats).astype(np.float32)
         packed = np.concatenate([index_host.view(np.uint8), float_host.view(np.uint8)])
         table = self._upload(packed, torch.uint8)
-        dz, dy, dx = extents
+        dz, dy, dx = (a.shape[1] for a in at)
         ix, iy, *iz = table[:index_host.nbytes].view(torch.int64).split(
             [count * dx, count * dy] + [count * dz] * 3)
         xy = ix.view(count, 1, 1, dx) + iy.view(count, 1, dy, 1)
@@ -282,39 +293,77 @@ class BatchRenderer:
         q = tuple(x + y + z for x, y, z in zip(*terms, strict=True))
         return q, index, shift, slots
 
-    def _gather(self, count: int):
-        """``gather`` of :meth:`Batchable.batched` for a block of ``count`` objects: float64
-        ``(G, ...)`` to float32 ``(..., G, 1, 1, 1)``."""
+    def _gather(self, count: int, rows: torch.Tensor | None = None):
+        """``gather`` of :meth:`Batchable.batched` for ``count`` objects: float64 ``(G, ...)``
+        to float32 ``(..., G, 1, 1, 1)``; with ``rows`` (device indices of objects), one row
+        per entry of ``rows`` instead."""
 
         def gather(values: np.ndarray) -> torch.Tensor:
             table = self._upload(np.moveaxis(values, 0, -1))
-            return table.view(*table.shape[:-1], count, 1, 1, 1)
+            if rows is not None:
+                table = table.index_select(-1, rows)
+            return table.view(*table.shape[:-1], -1, 1, 1, 1)
 
         return gather
 
+    def _sections(self, objects: list[_Object], rows: torch.Tensor | None = None):
+        """The cross-sections of onions ``objects`` (one signature) batched per object, or per
+        entry of ``rows``."""
+        nodes = [obj.sdf for obj in objects]
+        for node in nodes:
+            node.onion_t = 0.0  # not read by the cross-section; a number to batch
+        return nodes[0].batched(nodes, self._gather(len(nodes), rows)).cross_section()
+
     def _fix_onions(self, objects: list[_Object]) -> None:
-        """Each top-level onion's thickness from its cross-section's minimum over the grid,
-        all onions of a signature in shared calls over the whole grid."""
+        """Each top-level onion's thickness from its cross-section's minimum over the grid.
+
+        Exact, as :meth:`Domain.min_over_grid` (spec §5.6), in two batched passes. First one
+        probe voxel per :data:`ONION_BLOCK`³ block of the grid: the smallest probe value is
+        an upper bound of the minimum, and each probe value minus the cross-section's gradient
+        bound times the probe's farthest distance to its block's voxels (plus the float32
+        slack of :meth:`Domain._block_bounds`) is a lower bound over its block. Then every
+        voxel of the blocks whose lower bound is at most that upper bound: the minimum is
+        among them, and they are evaluated exactly as a full-grid evaluation would.
+        """
         onions = [obj for obj in objects if obj.sdf.domain_dependent]
+        if not onions:
+            return
         groups = defaultdict(list)
         for obj in onions:
             groups[obj.signature].append(obj)
-        minima = []
-        box = (0, self.grid.shape[0], 0, self.grid.shape[1], 0, self.grid.shape[2])
-        for members in groups.values():
-            per_call = max(1, self.max_points // _volume(box))
-            for i in range(0, len(members), per_call):
-                chunk = members[i:i + per_call]
-                q = self._block(chunk, [box] * len(chunk), 0)[0]
-                nodes = [obj.sdf for obj in chunk]
-                for node in nodes:
-                    node.onion_t = 0.0  # not read by the cross-section; a number to batch
-                section = nodes[0].batched(nodes, self._gather(len(chunk))).cross_section()
-                minima.append(section(q).view(len(chunk), -1).amin(1))
-        ordered = [obj for members in groups.values() for obj in members]
-        if ordered:
-            for obj, deepest in zip(ordered, torch.cat(minima).tolist(), strict=True):
-                obj.sdf.set_deepest(deepest)
+        groups = list(groups.values())
+        size = ONION_BLOCK
+        probes = [np.minimum(np.arange(0, n, size) + size // 2, n - 1) for n in self.grid.shape]
+        reach = size // 2 * math.sqrt(sum(step * step for step in self.grid.step))
+        survive = []
+        for members in groups:
+            count = len(members)
+            q = self._coordinates(members, [np.tile(p, (count, 1)) for p in probes], None, 0)[0]
+            values = self._sections(members)(q).view(count, -1)
+            slack = np.array([LIPSCHITZ_SAFETY * reach * obj.domain.stretch *
+                              obj.sdf.perp_lipschitz + BOUND_SLACK for obj in members])
+            lower = (values - self._upload(slack).view(count, 1)).sub_(values.abs(), alpha=1e-4)
+            survive.append(lower <= values.amin(1, keepdim=True))
+        kept = torch.cat(survive).nonzero().cpu().numpy()  # (object, block) pairs, in order
+        counts = [len(p) for p in probes]
+        blocks = np.stack(np.unravel_index(kept[:, 1], counts), axis=1) * size  # z, y, x
+        minima = torch.full((len(onions),), math.inf, device=self.device)
+        first = 0
+        for members in groups:
+            mine = (kept[:, 0] >= first) & (kept[:, 0] < first + len(members))
+            rows, origins = kept[mine, 0] - first, blocks[mine]
+            per_call = max(1, self.max_points // size ** 3)
+            for i in range(0, len(rows), per_call):
+                part, start = rows[i:i + per_call], origins[i:i + per_call]
+                at = [start[:, axis:axis + 1] + np.arange(size) for axis in range(3)]
+                q = self._coordinates([members[r] for r in part], at, None, 0)[0]
+                on_device = self._upload(part, torch.int64)
+                values = self._sections(members, on_device)(q).view(len(part), -1).amin(1)
+                minima.scatter_reduce_(0, on_device + first, values, "amin")
+            first += len(members)
+        ordered = [obj for members in groups for obj in members]
+        for obj, deepest in zip(ordered, minima.tolist(), strict=True):
+            obj.sdf.set_deepest(deepest)
 
     def _world_table(self) -> torch.Tensor:
         """Row 0: ``-0.0`` (adding it changes no value); row i: world displacement i's field;

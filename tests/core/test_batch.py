@@ -79,6 +79,21 @@ def test_a_batch_larger_than_its_displacement_table():
                 [composer.sample(4, i) for i in indices])
 
 
+@pytest.mark.parametrize("grid", [[37, 29, 19], [48, 48, 48]])
+def test_onion_thickness_is_the_minimum_over_the_whole_grid(grid):
+    # the culled two-pass search against evaluating the cross-section at every voxel, on a
+    # grid of ragged blocks and on a whole one, for every onioned profile
+    onions = [name for name in MIXED if name.startswith("onioned")]
+    composer = Composer(mixed_preset(grid=grid, classes=onions, objects=[5, 5]))
+    renderer = BatchRenderer(composer)
+    objects = [renderer._object(plan) for i in range(6) for plan in composer.plan(3, i)]
+    renderer._fix_onions(objects)
+    for obj in objects:
+        section = obj.sdf.cross_section()
+        deepest = float(section(obj.domain.local()).min())
+        assert obj.sdf.onion_t == obj.sdf.onion_ratio * abs(deepest)
+
+
 def test_a_batch_does_not_depend_on_its_company():
     composer = Composer(load_preset("quick"))
     renderer = BatchRenderer(composer)
