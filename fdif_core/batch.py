@@ -2,18 +2,20 @@
 a batch, share each kernel call (the GPU path).
 
 :meth:`fdif_core.compose.Composer.render` renders one sample with a few thousand small tensor
-operations per object (block culling), which suits a CPU. On a GPU each operation costs a
-launch of several microseconds whatever its size, so :class:`BatchRenderer` evaluates densely
-instead, many objects per call:
+operations per object (block culling, refined level by level), which suits a CPU. On a GPU
+each operation costs a launch of several microseconds whatever its size, so
+:class:`BatchRenderer` makes few, large calls instead:
 
 * every object of a batch whose shape tree is built from batchable nodes
   (:class:`~fdif_core.nodes.base.Batchable`) and whose displacement is none or a world field
   joins the group of its tree's signature; a group is evaluated in calls of at most
-  ``max_points`` voxels, each node's numbers gathered per voxel from its object;
-* an object is evaluated at every voxel of its bounding box, a halo (``inverse_cube``) object
-  at every voxel of the grid;
-* an onion's thickness comes from the minimum of its cross-section over the whole grid,
-  evaluated densely for all onions of a group at once;
+  ``max_points`` voxels, each node's numbers gathered per row from its object;
+* an object is culled in one level: one probe voxel per :data:`CULL_BLOCK`³ block of its
+  bounding box bounds the SDF over the block, and only the blocks that may hold ``f <= 0``
+  are evaluated, all of a group's surviving blocks in shared calls;
+* a halo (``inverse_cube``) object is evaluated at every voxel of the grid;
+* an onion's thickness comes from the minimum of its cross-section over the whole grid, found
+  the same way for all onions of a group at once;
 * other objects (gradient noise, nodes without batch support) are evaluated one by one as
   :meth:`~fdif_core.compose.Composer.evaluate` does.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,13 +39,13 @@ from fdif_core.compose import HALO_NEAR, Composer, ObjectPlan, Sample, quantize,
 from fdif_core.displacements import WorldDisplacement, get_displacement
 from fdif_core.domain import BOUND_SLACK, LIPSCHITZ_SAFETY, Domain, IndexBox
 from fdif_core.mappers import Mapper, get_mapper
-from fdif_core.nodes.base import SDF3
+from fdif_core.nodes.base import SDF3, Vec3
 from fdif_core.nodes.fdif import Extrude
 from fdif_core.shapes import compile_tree
 
 MAX_POINTS = {"cpu": 1 << 21, "cuda": 1 << 23}  # voxels per kernel call, which bounds the
 # temporaries (8 or 32 MB each in float32)
-ONION_BLOCK = 4  # voxels per block edge of the onion minimum's first pass
+CULL_BLOCK = 4  # voxels per block edge of the one-level culling (objects and onion minima)
 
 
 @dataclass
@@ -63,25 +66,37 @@ class _Object:
 
 
 @dataclass
-class _Canvas:
-    """What a batch of ``B`` samples accumulates while its objects are evaluated.
+class _Rows:
+    """Per row of a block of voxels, its object's placement (``A``, ``t``) and where its
+    values go: sample, world displacement row and plane."""
 
-    ``layers`` holds ``L`` planes of ``B * V`` voxels (``V`` per grid), flat, then one trash
-    voxel that padding writes to: an object's SDF goes to its plane at its sample's voxels,
-    ``+inf`` where it was not evaluated. Each sample's objects get distinct planes, those whose
-    mapper vanishes outside first, in object order, then its halo objects. ``winner`` holds,
-    per voxel of the batch (and a trash voxel), the smallest paint key
-    (:meth:`Composer.paint_key`) of the objects holding it. ``volumes`` collects each block's
-    per-object voxel counts with ``f <= 0``, in ``order``.
-    """
+    A: np.ndarray  # (N, 3, 3) float64  # noqa: N815 - the placement's name
+    t: np.ndarray  # (N, 3) float64, x y z
+    sample: np.ndarray  # (N,) int64
+    displacement_row: np.ndarray
+    layer: np.ndarray
+
+    @classmethod
+    def of(cls, objects: list[_Object]) -> _Rows:
+        """One row per object."""
+        return cls(np.stack([obj.domain.A for obj in objects]),
+                   np.stack([obj.domain.t for obj in objects]),
+                   *(np.array([getattr(obj, name) for obj in objects], dtype=np.int64)
+                     for name in ("sample", "displacement_row", "layer")))
+
+
+@dataclass
+class _Canvas:
+    """The batch's planes of values: ``L`` planes of ``B * V`` voxels (``V`` per grid), flat,
+    then one trash voxel that padding writes to. An object's SDF goes to its plane at its
+    sample's voxels, ``+inf`` where it was not evaluated. Each sample's objects get distinct
+    planes: those whose mapper vanishes outside first, in object order, then its halo
+    objects."""
 
     layers: torch.Tensor
-    winner: torch.Tensor
     planes: int
     plain: int  # planes of objects whose mapper vanishes outside; the halo planes follow
-    slots: int  # most objects in a sample
-    volumes: list[torch.Tensor]
-    order: list[_Object]
+    slots: int  # most objects in a sample (at least 1)
 
 
 class BatchRenderer:
@@ -105,6 +120,10 @@ class BatchRenderer:
         self._axes = [self.grid.axis(i).numpy() for i in range(3)]  # z, y, x on the host
         self._size = math.prod(self.grid.shape)
         self._trash = 0  # voxels of the batch being rendered: where its padding is sent
+        # a probe at most CULL_BLOCK // 2 voxels from every voxel of its block, per axis
+        self._reach = CULL_BLOCK // 2 * math.sqrt(sum(step * step for step in self.grid.step))
+        self._ends_key: tuple[int, int, int] | None = None  # what _ends_table was made for
+        self._ends_table: torch.Tensor | None = None
 
     # -- public ------------------------------------------------------------------------------
     def sample(self, seed: int, indices: list[int]) -> list[Sample]:
@@ -121,9 +140,19 @@ class BatchRenderer:
         flat = [obj for sample in objects for obj in sample]
         batched = [obj for obj in flat if obj.signature is not None]
         self._fix_onions(batched)
+        groups = defaultdict(list)
         for obj in batched:
             obj.box = self._box(obj)
-        self._evaluate_groups(batched, canvas)
+            if obj.box is not None:
+                groups[obj.signature, obj.mapper.has_halo].append(obj)
+        world = self._world_table()
+        culled = []
+        for (_, halo), members in groups.items():
+            if halo:
+                self._evaluate_dense(members, canvas, world)
+            else:
+                culled.append(members)
+        self._evaluate_culled(culled, canvas, world)
         for obj in flat:
             if obj.signature is None:
                 self._evaluate_alone(obj, canvas)
@@ -151,7 +180,7 @@ class BatchRenderer:
         return _Object(plan, sdf, domain, get_mapper(plan.mapper), dip, row, signature)
 
     def _canvas(self, objects: list[list[_Object]]) -> _Canvas:
-        """Number the objects (sample, position, plane) and make the batch's canvas."""
+        """Number the objects (sample, position, plane) and make the batch's planes."""
         plain = halos = 0
         for j, sample in enumerate(objects):
             counts = [0, 0]
@@ -165,14 +194,7 @@ class BatchRenderer:
                 obj.layer += plain if obj.mapper.has_halo else 0
         slots = max([1, *(len(sample) for sample in objects)])
         layers = torch.full(((plain + halos) * self._trash + 1,), math.inf, device=self.device)
-        winner = torch.full((self._trash + 1,), self._no_key(slots), dtype=torch.int64,
-                            device=self.device)
-        return _Canvas(layers, winner, plain + halos, plain, slots, [], [])
-
-    def _no_key(self, slots: int) -> int:
-        """A paint key above every one :meth:`Composer.paint_key` gives (a volume is at most
-        the grid's voxels)."""
-        return (self._size + 1) * slots
+        return _Canvas(layers, plain + halos, plain, slots)
 
     def _box(self, obj: _Object) -> IndexBox | None:
         """The voxels to evaluate: the grid for a halo object, else the bounding box of
@@ -185,30 +207,11 @@ class BatchRenderer:
     def _evaluate_alone(self, obj: _Object, canvas: _Canvas) -> None:
         halo = obj.mapper.has_halo
         evaluated = self.composer.evaluate(obj.plan, full=halo, near=HALO_NEAR if halo else 0.0)
-        if evaluated is None:
-            return
-        index = (evaluated.index + obj.sample * self._size).view(1, -1)
-        self._deposit(canvas, [obj], evaluated.values.view(1, -1), index,
-                      index + obj.layer * self._trash)
+        if evaluated is not None:
+            offset = obj.sample * self._size + obj.layer * self._trash
+            canvas.layers.index_put_((evaluated.index + offset,), evaluated.values)
 
-    def _deposit(self, canvas: _Canvas, objects: list[_Object], values: torch.Tensor,
-                 index: torch.Tensor, slots: torch.Tensor) -> None:
-        """Add a block's values (one row per object; padding ``+inf`` at the trash voxels) to
-        the canvas: volumes, paint keys and values in its planes."""
-        count = len(objects)
-        inside = values <= 0
-        volumes = inside.sum(1)
-        canvas.volumes.append(volumes)
-        canvas.order.extend(objects)
-        positions = self._upload(np.array([obj.position for obj in objects]), torch.int64)
-        keys = self.composer.paint_key(volumes, positions, canvas.slots)
-        none = torch.full((), self._no_key(canvas.slots), dtype=torch.int64, device=self.device)
-        canvas.winner.scatter_reduce_(0, index.view(-1),
-                                      torch.where(inside, keys.view(count, 1), none).view(-1),
-                                      "amin")
-        canvas.layers.index_put_((slots.view(-1),), values.view(-1))
-
-    # -- dense evaluation ----------------------------------------------------------------------
+    # -- coordinates and tables ----------------------------------------------------------------
     def _upload(self, values: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """``values`` on the device, without waiting for the device (pinned, non-blocking)."""
         host = torch.from_numpy(np.ascontiguousarray(values))
@@ -216,82 +219,68 @@ class BatchRenderer:
             return host.to(dtype)
         return host.to(dtype).pin_memory().to(self.device, non_blocking=True)
 
-    def _chunks(self, objects: list[_Object]) -> list[list[_Object]]:
-        """``objects`` by decreasing box volume, in runs whose padded block (every box grown to
-        the run's largest extents) has at most ``max_points`` voxels, or one object."""
-        chunks, current, extents = [], [], (0, 0, 0)
-        for obj in sorted(objects, key=lambda o: -_volume(o.box)):
-            grown = tuple(map(max, extents, _extents(obj.box)))
-            if current and (len(current) + 1) * math.prod(grown) > self.max_points:
-                chunks.append(current)
-                current, grown = [], _extents(obj.box)
-            current.append(obj)
-            extents = grown
-        if current:
-            chunks.append(current)
-        return chunks
-
-    def _block(self, chunk: list[_Object], boxes: list[IndexBox], planes: int):
-        """The boxes (one per object of ``chunk``) padded to their largest extents ``(dz, dy,
-        dx)``: :meth:`_coordinates` of the ``(G, dz, dy, dx)`` block, whose padding voxels go
-        to the trash voxels."""
-        extents = [max(e) for e in zip(*map(_extents, boxes), strict=True)]  # dz, dy, dx
-        lows = np.array([b[0::2] for b in boxes])  # z, y, x
-        highs = np.array([b[1::2] for b in boxes])
-        at = [lows[:, axis:axis + 1] + np.arange(extents[axis]) for axis in range(3)]
-        padding = [at[axis] >= highs[:, axis:axis + 1] for axis in range(3)]
-        return self._coordinates(chunk, at, padding, planes)
-
-    def _coordinates(self, chunk: list[_Object], at: list[np.ndarray],
-                     padding: list[np.ndarray] | None, planes: int):
-        """Per row ``g`` (object ``chunk[g]``) the voxels ``(at[0][g, i], at[1][g, j],
-        at[2][g, k])`` (grid indices along z, y, x, clamped to the grid): their local
-        coordinates, shaped ``(G, dz, dy, dx)``, and their positions among the batch's voxels,
-        in the world displacement table (whose trash is its last voxel, ``+inf``) and in the
-        ``planes`` planes of values (:class:`_Canvas`). Voxels marked in ``padding`` go to the
-        trash voxel of each.
+    def _coordinates(self, rows: _Rows, at: list[np.ndarray], padding: list[np.ndarray] | None,
+                     planes: int | None = None, which: np.ndarray | None = None):
+        """Per row ``g`` of a block, the voxels ``(at[0][g, i], at[1][g, j], at[2][g, k])``
+        (grid indices along z, y, x, clamped to the grid) of object ``which[g]`` of ``rows``
+        (default: object ``g``): their local coordinates, shaped ``(G, dz, dy, dx)``; with
+        ``planes``, also their positions in the world displacement table (whose last voxel is
+        ``+inf``) and in the ``planes`` planes of the canvas (:class:`_Canvas`), as one ``(2,
+        G, dz, dy, dx)`` tensor, voxels marked in ``padding`` going to the last voxel of each.
 
         The tables are made on the host and sent in one copy. Local coordinates are bitwise
         those of :meth:`Domain.local_points`: per world axis ``A_ij (p_j - t_j)`` in float32
         (``-0.0`` where ``A_ij = 0``), summed x, y, z on the device.
         """
-        count = len(chunk)
-        matrices = np.stack([obj.domain.A for obj in chunk])
-        a32 = matrices.astype(np.float32)
-        t32 = np.stack([obj.domain.t for obj in chunk]).astype(np.float32)  # x, y, z
-        table_end = (len(self._displacements) + 1) * self._size
-        ends = (self._trash, table_end, planes * self._trash)  # the trash voxels
+        count = len(at[0])
+        which = np.arange(count) if which is None else which
+        a32, t32 = rows.A.astype(np.float32), rows.t.astype(np.float32)
         floats, ints = [], []
         for j, axis in enumerate((2, 1, 0)):  # world x, y, z
             n = self.grid.shape[axis]
-            offsets = self._axes[axis][np.minimum(at[axis], n - 1)] - t32[:, j:j + 1]
-            products = a32[:, :, j:j + 1] * offsets[:, None, :]  # (G, 3, extent)
-            products[matrices[:, :, j] == 0.0] = -0.0
-            floats.append(products.ravel())
-            part = at[axis] * math.prod(self.grid.shape[axis + 1:])
-            if padding is not None:
-                part[padding[axis]] = max(ends)  # past every end
-            ints.append(part)
-        z_part = ints.pop()
-        offsets = np.array([[obj.sample * self._size, obj.displacement_row * self._size,
-                             obj.sample * self._size + obj.layer * self._trash] for obj in chunk])
-        ints += [z_part + offsets[:, i:i + 1] for i in range(3)]
-        index_host = np.concatenate([part.ravel() for part in ints]).astype(np.int64)
-        float_host = np.concatenate(floats).astype(np.float32)
-        packed = np.concatenate([index_host.view(np.uint8), float_host.view(np.uint8)])
+            products = a32[:, :, j, None] * (self._axes[axis] - t32[:, j, None])[:, None, :]
+            products[rows.A[:, :, j] == 0.0] = -0.0  # (objects, 3, n)
+            voxels = which[:, None] * n + np.minimum(at[axis], n - 1)
+            floats.append(products.transpose(1, 0, 2).reshape(3, -1)[:, voxels].ravel())
+            if planes is not None:
+                part = at[axis] * math.prod(self.grid.shape[axis + 1:])
+                if padding is not None:
+                    part[padding[axis]] = self._trash * (planes + 1) + self._size * (
+                        len(self._displacements) + 1)  # past both ends
+                ints.append(part)
+        float_host = np.concatenate(floats)
+        if planes is not None:
+            z_part = ints.pop()
+            starts = (rows.displacement_row * self._size,
+                      rows.sample * self._size + rows.layer * self._trash)
+            ints.append(np.stack([z_part + start[which, None] for start in starts]))
+            int_host = np.concatenate([part.ravel() for part in ints]).astype(np.int64)
+            packed = np.concatenate([int_host.view(np.uint8), float_host.view(np.uint8)])
+        else:
+            int_host, packed = np.zeros(0, dtype=np.int64), float_host.view(np.uint8)
         table = self._upload(packed, torch.uint8)
         dz, dy, dx = (a.shape[1] for a in at)
-        ix, iy, *iz = table[:index_host.nbytes].view(torch.int64).split(
-            [count * dx, count * dy] + [count * dz] * 3)
-        xy = ix.view(count, 1, 1, dx) + iy.view(count, 1, dy, 1)
-        index, shift, slots = ((xy + part.view(count, dz, 1, 1)).clamp_max_(end)
-                               for part, end in zip(iz, ends, strict=True))
-        px, py, pz = table[index_host.nbytes:].view(torch.float32).split(
+        px, py, pz = table[int_host.nbytes:].view(torch.float32).split(
             [3 * count * dx, 3 * count * dy, 3 * count * dz])
-        terms = (px.view(count, 3, 1, 1, dx).unbind(1), py.view(count, 3, 1, dy, 1).unbind(1),
-                 pz.view(count, 3, dz, 1, 1).unbind(1))
-        q = tuple(x + y + z for x, y, z in zip(*terms, strict=True))
-        return q, index, shift, slots
+        q = (px.view(3, count, 1, 1, dx) + py.view(3, count, 1, dy, 1)
+             + pz.view(3, count, dz, 1, 1)).unbind(0)
+        if planes is None:
+            return q
+        ix, iy, iz = table[:int_host.nbytes].view(torch.int64).split(
+            [count * dx, count * dy, 2 * count * dz])
+        positions = (ix.view(count, 1, 1, dx) + iy.view(count, 1, dy, 1)).add(
+            iz.view(2, count, dz, 1, 1)).clamp_max_(self._ends(planes))
+        return q, positions
+
+    def _ends(self, planes: int) -> torch.Tensor:
+        """The last voxels of the world displacement table and of ``planes`` planes of the
+        batch being rendered, shaped ``(2, 1, 1, 1, 1)``."""
+        key = (len(self._displacements), planes, self._trash)
+        if self._ends_key != key:
+            self._ends_key = key
+            ends = np.array([(key[0] + 1) * self._size, planes * self._trash])
+            self._ends_table = self._upload(ends, torch.int64).view(2, 1, 1, 1, 1)
+        return self._ends_table
 
     def _gather(self, count: int, rows: torch.Tensor | None = None):
         """``gather`` of :meth:`Batchable.batched` for ``count`` objects: float64 ``(G, ...)``
@@ -306,65 +295,122 @@ class BatchRenderer:
 
         return gather
 
-    def _sections(self, objects: list[_Object], rows: torch.Tensor | None = None):
-        """The cross-sections of onions ``objects`` (one signature) batched per object, or per
-        entry of ``rows``."""
+    def _batched(self, objects: list[_Object], rows: torch.Tensor | None = None) -> SDF3:
+        """The SDF of ``objects`` (one signature) batched per object, or per entry of
+        ``rows``."""
         nodes = [obj.sdf for obj in objects]
-        for node in nodes:
-            node.onion_t = 0.0  # not read by the cross-section; a number to batch
-        return nodes[0].batched(nodes, self._gather(len(nodes), rows)).cross_section()
+        return nodes[0].batched(nodes, self._gather(len(nodes), rows))
+
+    def _chunks(self, objects: list[_Object], extents: Callable[[_Object], tuple[int, ...]],
+                limit: int) -> list[list[_Object]]:
+        """``objects`` by decreasing ``extents`` volume, in runs whose padded block (every
+        extent grown to the run's largest) has at most ``limit`` voxels, or one object."""
+        chunks, current, largest = [], [], ()
+        for obj in sorted(objects, key=lambda o: -math.prod(extents(o))):
+            grown = tuple(map(max, largest, extents(obj))) if current else extents(obj)
+            if current and (len(current) + 1) * math.prod(grown) > limit:
+                chunks.append(current)
+                current, grown = [], extents(obj)
+            current.append(obj)
+            largest = grown
+        if current:
+            chunks.append(current)
+        return chunks
+
+    # -- culling ---------------------------------------------------------------------------
+    def _probes(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray],
+                                                   list[np.ndarray]]:
+        """The grid-aligned :data:`CULL_BLOCK`³ blocks covering each box (``(G, 6)``): per
+        axis (z, y, x) the first block's start and the block counts, and per row a probe voxel
+        index per block (its middle, clamped to the grid; rows padded to the largest count)
+        with the padding marked."""
+        size = CULL_BLOCK
+        first = boxes[:, 0::2] // size * size
+        counts = -(-(boxes[:, 1::2] - first) // size)
+        at, padding = [], []
+        for axis in range(3):
+            steps = np.arange(counts[:, axis].max()) * size
+            at.append(np.minimum(first[:, axis:axis + 1] + steps + size // 2,
+                                 self.grid.shape[axis] - 1))
+            padding.append(steps >= (counts[:, axis:axis + 1] * size))
+        return first, counts, at, padding
+
+    def _survivors(self, values: torch.Tensor, margins: list[float],
+                   padding: list[np.ndarray]) -> torch.Tensor:
+        """Which probe blocks may hold a value ``<= 0``: probe ``values`` ``(G, pz, py, px)``
+        minus the row's margin (gradient bound times reach, plus ``BOUND_SLACK``, plus the
+        displacement's dip) and the float32 slack of :meth:`Domain._block_bounds`; padding
+        probes never survive. A NaN bound keeps its block."""
+        count = len(margins)
+        lower = (values - self._upload(np.array(margins)).view(count, 1, 1, 1)) \
+            .sub_(values.abs(), alpha=1e-4)
+        valid = ~(padding[0][:, :, None, None] | padding[1][:, None, :, None]
+                  | padding[2][:, None, None, :])
+        return (lower > 0).logical_not_().logical_and_(self._upload(valid, torch.bool))
+
+    def _margin(self, obj: _Object, lipschitz: float, level: float) -> float:
+        """How far below its probe a function with gradient bound ``lipschitz`` (local) may
+        go within a block, plus ``level``."""
+        return LIPSCHITZ_SAFETY * self._reach * obj.domain.stretch * lipschitz + BOUND_SLACK \
+            + level
 
     def _fix_onions(self, objects: list[_Object]) -> None:
         """Each top-level onion's thickness from its cross-section's minimum over the grid.
 
-        Exact, as :meth:`Domain.min_over_grid` (spec §5.6), in two batched passes. First one
-        probe voxel per :data:`ONION_BLOCK`³ block of the grid: the smallest probe value is
-        an upper bound of the minimum, and each probe value minus the cross-section's gradient
-        bound times the probe's farthest distance to its block's voxels (plus the float32
-        slack of :meth:`Domain._block_bounds`) is a lower bound over its block. Then every
-        voxel of the blocks whose lower bound is at most that upper bound: the minimum is
-        among them, and they are evaluated exactly as a full-grid evaluation would.
+        Exact, as :meth:`Domain.min_over_grid` (spec §5.6): the smallest probe value
+        (:meth:`_probes` over the whole grid) is an upper bound of the minimum and each block
+        whose lower bound is above it is left out; every voxel of the other blocks is
+        evaluated exactly as a full-grid evaluation would, and the minimum is among them.
         """
         onions = [obj for obj in objects if obj.sdf.domain_dependent]
         if not onions:
             return
+        for obj in onions:
+            obj.sdf.onion_t = 0.0  # not read by the cross-section; a number to batch
         groups = defaultdict(list)
         for obj in onions:
             groups[obj.signature].append(obj)
         groups = list(groups.values())
-        size = ONION_BLOCK
-        probes = [np.minimum(np.arange(0, n, size) + size // 2, n - 1) for n in self.grid.shape]
-        reach = size // 2 * math.sqrt(sum(step * step for step in self.grid.step))
+        full = np.array([[0, n] for n in self.grid.shape]).ravel()
+        first, counts, at, _ = self._probes(full[None, :])
         survive = []
         for members in groups:
             count = len(members)
-            q = self._coordinates(members, [np.tile(p, (count, 1)) for p in probes], None, 0)[0]
-            values = self._sections(members)(q).view(count, -1)
-            slack = np.array([LIPSCHITZ_SAFETY * reach * obj.domain.stretch *
-                              obj.sdf.perp_lipschitz + BOUND_SLACK for obj in members])
-            lower = (values - self._upload(slack).view(count, 1)).sub_(values.abs(), alpha=1e-4)
+            q = self._coordinates(_Rows.of(members), [np.tile(a, (count, 1)) for a in at],
+                                  None)
+            values = self._batched(members).cross_section()(q).view(count, -1)
+            margins = [self._margin(obj, obj.sdf.perp_lipschitz, 0.0) for obj in members]
+            lower = (values - self._upload(np.array(margins)).view(count, 1)) \
+                .sub_(values.abs(), alpha=1e-4)
             survive.append(lower <= values.amin(1, keepdim=True))
-        kept = torch.cat(survive).nonzero().cpu().numpy()  # (object, block) pairs, in order
-        counts = [len(p) for p in probes]
-        blocks = np.stack(np.unravel_index(kept[:, 1], counts), axis=1) * size  # z, y, x
+        kept = torch.cat(survive).nonzero().cpu().numpy()  # (onion, block) pairs, in order
+        origins = np.stack(np.unravel_index(kept[:, 1], counts[0]), axis=1) * CULL_BLOCK
         minima = torch.full((len(onions),), math.inf, device=self.device)
-        first = 0
+        start = 0
         for members in groups:
-            mine = (kept[:, 0] >= first) & (kept[:, 0] < first + len(members))
-            rows, origins = kept[mine, 0] - first, blocks[mine]
-            per_call = max(1, self.max_points // size ** 3)
-            for i in range(0, len(rows), per_call):
-                part, start = rows[i:i + per_call], origins[i:i + per_call]
-                at = [start[:, axis:axis + 1] + np.arange(size) for axis in range(3)]
-                q = self._coordinates([members[r] for r in part], at, None, 0)[0]
-                on_device = self._upload(part, torch.int64)
-                values = self._sections(members, on_device)(q).view(len(part), -1).amin(1)
-                minima.scatter_reduce_(0, on_device + first, values, "amin")
-            first += len(members)
+            mine = (kept[:, 0] >= start) & (kept[:, 0] < start + len(members))
+            self._onion_blocks(members, kept[mine, 0] - start, origins[mine], minima[start:])
+            start += len(members)
         ordered = [obj for members in groups for obj in members]
         for obj, deepest in zip(ordered, minima.tolist(), strict=True):
             obj.sdf.set_deepest(deepest)
 
+    def _onion_blocks(self, members: list[_Object], rows: np.ndarray, origins: np.ndarray,
+                      minima: torch.Tensor) -> None:
+        """Lower ``minima[i]`` to the smallest cross-section value of onion ``members[i]`` over
+        the blocks at ``origins`` (one per entry of ``rows``); voxels past the grid repeat its
+        last ones."""
+        table = _Rows.of(members)
+        per_call = max(1, self.max_points // CULL_BLOCK ** 3)
+        for i in range(0, len(rows), per_call):
+            part, start = rows[i:i + per_call], origins[i:i + per_call]
+            at = [start[:, axis:axis + 1] + np.arange(CULL_BLOCK) for axis in range(3)]
+            q = self._coordinates(table, at, None, which=part)
+            on_device = self._upload(part, torch.int64)
+            values = self._batched(members, on_device).cross_section()(q)
+            minima.scatter_reduce_(0, on_device, values.view(len(part), -1).amin(1), "amin")
+
+    # -- evaluation ----------------------------------------------------------------------------
     def _world_table(self) -> torch.Tensor:
         """Row 0: ``-0.0`` (adding it changes no value); row i: world displacement i's field;
         then one ``+inf`` (padding voxels, which it moves out of every object)."""
@@ -377,59 +423,116 @@ class BatchRenderer:
             self._table = torch.cat(rows)
         return self._table
 
-    def _evaluate_groups(self, objects: list[_Object], canvas: _Canvas) -> None:
-        groups = defaultdict(list)
-        for obj in objects:
-            if obj.box is not None:
-                groups[obj.signature].append(obj)
-        world = self._world_table()
-        for members in groups.values():
-            for chunk in self._chunks(members):
-                q, index, shift, slots = self._block(chunk, [obj.box for obj in chunk],
-                                                        canvas.planes)
-                nodes = [obj.sdf for obj in chunk]
-                values = nodes[0].batched(nodes, self._gather(len(chunk)))(q)
-                values = values + world.index_select(0, shift.view(-1)).view(shift.shape)
-                count = len(chunk)
-                self._deposit(canvas, chunk, values.view(count, -1), index.view(count, -1),
-                              slots.view(count, -1))
+    def _deposit(self, canvas: _Canvas, sdf: SDF3, q: Vec3, positions: torch.Tensor,
+                 world: torch.Tensor) -> None:
+        """Evaluate ``sdf`` at ``q``, add the world displacement and put the values into the
+        canvas (``positions``: see :meth:`_coordinates`)."""
+        shift, slots = positions.unbind(0)
+        values = sdf(q) + world.index_select(0, shift.reshape(-1)).view(shift.shape)
+        canvas.layers.index_put_((slots.reshape(-1),), values.view(-1))
+
+    def _evaluate_dense(self, members: list[_Object], canvas: _Canvas,
+                        world: torch.Tensor) -> None:
+        """Every voxel of each object's box, boxes padded to their largest extents."""
+        for chunk in self._chunks(members, lambda o: _extents(o.box), self.max_points):
+            boxes = np.array([obj.box for obj in chunk])
+            extents = (boxes[:, 1::2] - boxes[:, 0::2]).max(0)
+            at = [boxes[:, 2 * axis:2 * axis + 1] + np.arange(extents[axis]) for axis in range(3)]
+            padding = [at[axis] >= boxes[:, 2 * axis + 1:2 * axis + 2] for axis in range(3)]
+            q, positions = self._coordinates(_Rows.of(chunk), at, padding, canvas.planes)
+            self._deposit(canvas, self._batched(chunk), q, positions, world)
+
+    def _evaluate_culled(self, groups: list[list[_Object]], canvas: _Canvas,
+                         world: torch.Tensor) -> None:
+        """The voxels of each object's box in the blocks that may hold ``f <= 0``: a probe per
+        block (:meth:`_probes`) bounds the SDF over it, the displacement lowering it by at
+        most the object's dip; all groups' probes first, then one look at the survivors."""
+        limit = self.max_points * CULL_BLOCK ** 3  # probes per call
+        chunks, probes, survive = [], [], []
+        for members in groups:
+            for chunk in self._chunks(members, lambda o: _extents(o.box), limit):
+                boxes = np.array([obj.box for obj in chunk])
+                first, counts, at, padding = self._probes(boxes)
+                q = self._coordinates(_Rows.of(chunk), at, None)
+                margins = [self._margin(obj, obj.sdf.lipschitz, obj.dip) for obj in chunk]
+                survive.append(self._survivors(self._batched(chunk)(q), margins, padding))
+                chunks.append(chunk)
+                probes.append((boxes, first))
+        if not chunks:
+            return
+        sizes = [mask.numel() for mask in survive]
+        kept = torch.cat([mask.view(-1) for mask in survive]).nonzero().view(-1).cpu().numpy()
+        bounds = np.cumsum([0, *sizes])
+        for c, (chunk, (boxes, first), mask) in enumerate(zip(chunks, probes, survive,
+                                                              strict=True)):
+            mine = kept[(kept >= bounds[c]) & (kept < bounds[c + 1])] - bounds[c]
+            rows, *blocks = np.unravel_index(mine, mask.shape)
+            origins = np.stack(blocks, axis=1) * CULL_BLOCK + first[rows]
+            self._culled_blocks(chunk, boxes, rows, origins, canvas, world)
+
+    def _culled_blocks(self, chunk: list[_Object], boxes: np.ndarray, rows: np.ndarray,
+                       origins: np.ndarray, canvas: _Canvas, world: torch.Tensor) -> None:
+        """Evaluate the blocks at ``origins`` (z, y, x), block ``i`` of object ``chunk[rows[i]]``
+        whose box is ``boxes[rows[i]]``; voxels outside the box are padding."""
+        table = _Rows.of(chunk)
+        per_call = max(1, self.max_points // CULL_BLOCK ** 3)
+        steps = np.arange(CULL_BLOCK)
+        for i in range(0, len(rows), per_call):
+            part, start = rows[i:i + per_call], origins[i:i + per_call]
+            at = [start[:, axis:axis + 1] + steps for axis in range(3)]
+            padding = [(at[axis] < boxes[part, 2 * axis:2 * axis + 1])
+                       | (at[axis] >= boxes[part, 2 * axis + 1:2 * axis + 2]) for axis in range(3)]
+            q, positions = self._coordinates(table, at, padding, canvas.planes, part)
+            sdf = self._batched(chunk, self._upload(part, torch.int64))
+            self._deposit(canvas, sdf, q, positions, world)
 
     # -- composition ---------------------------------------------------------------------------
     def _finish(self, objects: list[list[_Object]], canvas: _Canvas, seed: int,
                 indices: list[int]) -> list[Sample]:
-        """Images, labels and metadata of the batch from its canvas."""
+        """Images, labels and metadata of the batch from its planes."""
         composer = self.composer
         shape = self.grid.shape
         batch = len(objects)
-        image = self._intensity(objects, canvas)
+        planes = canvas.layers[:-1].view(canvas.planes, batch, self._size)
+        inside = planes <= 0
+        volumes = inside.sum(2).tolist()  # per plane and sample
+        slots = canvas.slots
+        no_key = (self._size + 1) * slots  # above every key (a volume is at most the grid's)
+        keys = np.full((canvas.planes, batch), no_key, dtype=np.int64)
         tasks = 1 if composer.vocab is None else len(composer.vocab)
-        lut = np.zeros((batch, canvas.slots + 1, tasks), dtype=np.int64)  # position: ids
+        lut = np.zeros((batch, slots + 1, tasks), dtype=np.int64)  # position: ids
+        metadata = []
         for j, sample in enumerate(objects):
+            metadata.append([])
             for obj in sample:
+                volume = volumes[obj.layer][j]
+                meta = obj.plan.metadata()
+                meta["volume"] = volume
+                metadata[-1].append(meta)
+                keys[obj.layer, j] = composer.paint_key(volume, obj.position, slots)
                 lut[j, obj.position] = [obj.plan.entry.id] if composer.vocab is None else \
                     task_ids(obj.plan, composer.vocab)
-        winner = canvas.winner[:self._trash]  # the winning key's position; no object: the
-        position = torch.where(winner == self._no_key(canvas.slots), canvas.slots,  # zero row
-                               (canvas.slots - 1) - winner.remainder(canvas.slots))
+        winner = torch.full((batch, self._size), no_key, dtype=torch.int64, device=self.device)
+        none = torch.full((), no_key, dtype=torch.int64, device=self.device)
+        for mask, key in zip(inside, self._upload(keys, torch.int64), strict=True):
+            torch.minimum(winner, torch.where(mask, key.view(batch, 1), none), out=winner)
+        del inside
+        # the winning key's position; no object: the all-zero last row
+        position = torch.where(winner == no_key, slots, (slots - 1) - winner.remainder(slots))
         table = self._upload(lut, torch.int64).view(batch, -1)
-        label = table.gather(1, position.view(batch, -1).mul_(tasks).unsqueeze(2).add(
+        label = table.gather(1, position.mul_(tasks).unsqueeze(2).add(
             torch.arange(tasks, device=self.device)).view(batch, -1))
+        image = self._intensity(objects, canvas)
         quantized = _to_host(quantize(image).view(batch, *shape))
         label = _to_host(label.to(torch.int32).view(batch, *shape, tasks))
-        counted = torch.cat(canvas.volumes).tolist() if canvas.volumes else []
-        volumes = {id(obj): v for obj, v in zip(canvas.order, counted, strict=True)}
         if self.device.type == "cuda":
             torch.cuda.current_stream(self.device).synchronize()
         quantized, label = quantized.numpy(), label.numpy()
         out = []
-        for j, sample in enumerate(objects):
-            metadata = []
-            for obj in sample:
-                meta = obj.plan.metadata()
-                meta["volume"] = volumes.get(id(obj), 0)
-                metadata.append(meta)
+        for j in range(batch):
             lab = label[j, ..., 0] if composer.vocab is None else label[j]
-            out.append(Sample(quantized[j], np.ascontiguousarray(lab), metadata, seed, indices[j]))
+            out.append(Sample(quantized[j], np.ascontiguousarray(lab), metadata[j], seed,
+                              indices[j]))
         return out
 
     def _intensity(self, objects: list[list[_Object]], canvas: _Canvas) -> torch.Tensor:
@@ -472,7 +575,3 @@ def _to_host(tensor: torch.Tensor) -> torch.Tensor:
 def _extents(box: IndexBox) -> tuple[int, int, int]:
     z0, z1, y0, y1, x0, x1 = box
     return z1 - z0, y1 - y0, x1 - x0
-
-
-def _volume(box: IndexBox) -> int:
-    return math.prod(_extents(box))
