@@ -478,27 +478,37 @@ def gpu_batch_size(grid: tuple[int, int, int]) -> int:
     return max(1, min(256, GPU_BATCH_VOXELS // math.prod(grid)))
 
 
+def _batch_size(job: _Job) -> int:
+    """Samples per task: :func:`gpu_batch_size` shared by the processes on a GPU, else 1."""
+    if not job.device.startswith("cuda"):
+        return 1
+    return max(1, gpu_batch_size(job.layout.grid) // job.workers)
+
+
 def _produce(job: _Job, storage: Storage, pending: list[int],
              cfg: GenerateConfig) -> Iterator[tuple[int, list[str]]]:
     """Compute and write the pending samples; yields ``(index, paths)`` as they complete."""
     writer = WriterPool(storage, cfg.writer_threads, max_pending=2 * max(cfg.writer_threads, 1))
+    size = _batch_size(job)
+    tasks = [pending[start:start + size] for start in range(0, len(pending), size)]
     try:
         if job.workers <= 1:
             maker = SampleMaker(job.loaded, job.layout, job.options, job.seed, job.device)
-            size = gpu_batch_size(job.layout.grid) if job.device.startswith("cuda") else 1
-            for start in range(0, len(pending), size):
-                for computed in maker.compute_many(pending[start:start + size]):
+            for task in tasks:
+                for computed in maker.compute_many(task):
                     writer.submit(computed.index, lambda c=computed: maker.encode(c))
                     yield from writer.completed()
         else:
-            yield from _produce_pool(job, writer, pending, cfg)
+            yield from _produce_pool(job, writer, tasks, cfg)
         yield from writer.drain()
     finally:
         writer.shutdown()
 
 
-def _produce_pool(job: _Job, writer: WriterPool, pending: list[int],
+def _produce_pool(job: _Job, writer: WriterPool, tasks: list[list[int]],
                   cfg: GenerateConfig) -> Iterator[tuple[int, list[str]]]:
+    """Render ``tasks`` (lists of indices) in ``job.workers`` processes, two tasks in flight
+    per process."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
@@ -508,21 +518,21 @@ def _produce_pool(job: _Job, writer: WriterPool, pending: list[int],
     pool = ProcessPoolExecutor(max_workers=job.workers, mp_context=ctx,
                                initializer=init_worker, initargs=args)
     try:
-        queue = iter(pending)
-        in_flight = {}
-        for index in queue:
-            in_flight[pool.submit(make_in_worker, index)] = index
+        queue = iter(tasks)
+        in_flight = set()
+        for task in queue:
+            in_flight.add(pool.submit(make_in_worker, task))
             if len(in_flight) >= 2 * job.workers:
                 break
         while in_flight:
             done, _ = wait(list(in_flight), timeout=0.2, return_when=FIRST_COMPLETED)
             for fut in done:
-                in_flight.pop(fut)
-                index, files = fut.result()
-                writer.submit(index, lambda f=files: f)
+                in_flight.remove(fut)
+                for index, files in fut.result():
+                    writer.submit(index, lambda f=files: f)
                 nxt = next(queue, None)
                 if nxt is not None:
-                    in_flight[pool.submit(make_in_worker, nxt)] = nxt
+                    in_flight.add(pool.submit(make_in_worker, nxt))
             yield from writer.completed()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

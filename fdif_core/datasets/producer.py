@@ -210,7 +210,8 @@ def init_worker(source: str, libraries: tuple[str, ...], expected_hash: str, lay
     _MAKER = SampleMaker(loaded, layout, options, seed, device)
 
 
-def make_in_worker(index: int) -> tuple[int, list[tuple[str, bytes]]]:
-    """Process-pool task: the files of sample ``index``."""
+def make_in_worker(indices: list[int]) -> list[tuple[int, list[tuple[str, bytes]]]]:
+    """Process-pool task: the files of samples ``indices``, rendered together
+    (:meth:`SampleMaker.compute_many`)."""
     assert _MAKER is not None, "init_worker did not run"
-    return index, _MAKER.make(index)
+    return [(c.index, _MAKER.encode(c)) for c in _MAKER.compute_many(indices)]
