@@ -122,6 +122,11 @@ class BatchRenderer:
         self._trash = 0  # voxels of the batch being rendered: where its padding is sent
         # a probe at most CULL_BLOCK // 2 voxels from every voxel of its block, per axis
         self._reach = CULL_BLOCK // 2 * math.sqrt(sum(step * step for step in self.grid.step))
+        shape = self.grid.shape
+        self._steps = torch.arange(CULL_BLOCK, device=self.device).view(1, 1, -1)
+        self._last = torch.tensor(shape, device=self.device).view(1, 3, 1) - 1
+        self._strides = torch.tensor([shape[1] * shape[2], shape[2], 1],
+                                     device=self.device).view(1, 3, 1)
         self._ends_key: tuple[int, int, int] | None = None  # what _ends_table was made for
         self._ends_table: torch.Tensor | None = None
 
@@ -220,10 +225,10 @@ class BatchRenderer:
         return host.to(dtype).pin_memory().to(self.device, non_blocking=True)
 
     def _coordinates(self, rows: _Rows, at: list[np.ndarray], padding: list[np.ndarray] | None,
-                     planes: int | None = None, which: np.ndarray | None = None):
-        """Per row ``g`` of a block, the voxels ``(at[0][g, i], at[1][g, j], at[2][g, k])``
-        (grid indices along z, y, x, clamped to the grid) of object ``which[g]`` of ``rows``
-        (default: object ``g``): their local coordinates, shaped ``(G, dz, dy, dx)``; with
+                     planes: int | None = None):
+        """Per row ``g`` (object ``g`` of ``rows``) the voxels ``(at[0][g, i], at[1][g, j],
+        at[2][g, k])`` (grid indices along z, y, x, clamped to the grid): their local
+        coordinates, shaped ``(G, dz, dy, dx)``; with
         ``planes``, also their positions in the world displacement table (whose last voxel is
         ``+inf``) and in the ``planes`` planes of the canvas (:class:`_Canvas`), as one ``(2,
         G, dz, dy, dx)`` tensor, voxels marked in ``padding`` going to the last voxel of each.
@@ -233,15 +238,13 @@ class BatchRenderer:
         (``-0.0`` where ``A_ij = 0``), summed x, y, z on the device.
         """
         count = len(at[0])
-        which = np.arange(count) if which is None else which
-        a32, t32 = rows.A.astype(np.float32), rows.t.astype(np.float32)
+        which = np.arange(count)
         floats, ints = [], []
-        for j, axis in enumerate((2, 1, 0)):  # world x, y, z
-            n = self.grid.shape[axis]
-            products = a32[:, :, j, None] * (self._axes[axis] - t32[:, j, None])[:, None, :]
-            products[rows.A[:, :, j] == 0.0] = -0.0  # (objects, 3, n)
+        tables = self._axis_tables(rows)
+        for axis in (2, 1, 0):  # world x, y, z
+            n, products = self.grid.shape[axis], tables[axis]
             voxels = which[:, None] * n + np.minimum(at[axis], n - 1)
-            floats.append(products.transpose(1, 0, 2).reshape(3, -1)[:, voxels].ravel())
+            floats.append(products.reshape(3, -1)[:, voxels].ravel())
             if planes is not None:
                 part = at[axis] * math.prod(self.grid.shape[axis + 1:])
                 if padding is not None:
@@ -253,7 +256,7 @@ class BatchRenderer:
             z_part = ints.pop()
             starts = (rows.displacement_row * self._size,
                       rows.sample * self._size + rows.layer * self._trash)
-            ints.append(np.stack([z_part + start[which, None] for start in starts]))
+            ints.append(np.stack([z_part + start[:, None] for start in starts]))
             int_host = np.concatenate([part.ravel() for part in ints]).astype(np.int64)
             packed = np.concatenate([int_host.view(np.uint8), float_host.view(np.uint8)])
         else:
@@ -281,6 +284,62 @@ class BatchRenderer:
             ends = np.array([(key[0] + 1) * self._size, planes * self._trash])
             self._ends_table = self._upload(ends, torch.int64).view(2, 1, 1, 1, 1)
         return self._ends_table
+
+    def _axis_tables(self, rows: _Rows) -> list[np.ndarray]:
+        """Per grid axis (z, y, x), ``(3, objects, n)`` float32: the terms ``A_ij (p_j - t_j)``
+        of each local component ``i`` for every grid coordinate ``p_j`` of that axis (``-0.0``
+        where ``A_ij = 0``), as :meth:`Domain.local_points` sums them."""
+        a32, t32 = rows.A.astype(np.float32), rows.t.astype(np.float32)
+        tables = [None, None, None]
+        for j, axis in enumerate((2, 1, 0)):  # world x, y, z
+            products = a32[:, :, j, None] * (self._axes[axis] - t32[:, j, None])[:, None, :]
+            products[rows.A[:, :, j] == 0.0] = -0.0  # (objects, 3, n)
+            tables[axis] = products.transpose(1, 0, 2)
+        return tables
+
+    def _block_coordinates(self, rows: _Rows, which: np.ndarray, origins: np.ndarray,
+                           boxes: np.ndarray | None = None, planes: int | None = None):
+        """:meth:`_coordinates` for blocks of :data:`CULL_BLOCK`³ voxels: block ``i`` at
+        ``origins[i]`` (z, y, x) of object ``which[i]`` of ``rows``, with voxels outside the
+        object's box (``boxes``, one row per object) as padding. Only per-object tables and
+        one row per block go to the device, where the blocks are expanded, so the host's work
+        does not grow with the voxels. Returns the coordinates, the positions (with
+        ``planes``, else ``None``) and ``which`` on the device."""
+        size, count, objects = CULL_BLOCK, len(which), len(rows.A)
+        longest = max(self.grid.shape)
+        tables = np.zeros((3, 3, objects, longest), dtype=np.float32)  # comp, axis, object, i
+        for axis, products in enumerate(self._axis_tables(rows)):
+            tables[:, axis, :, :products.shape[2]] = products
+        per_object = np.zeros((objects, 8), dtype=np.int64)  # box lo, hi (z y x), starts
+        if planes is not None:
+            per_object[:, 0:3], per_object[:, 3:6] = boxes[:, 0::2], boxes[:, 1::2]
+            per_object[:, 6] = rows.displacement_row * self._size
+            per_object[:, 7] = rows.sample * self._size + rows.layer * self._trash
+        ints = np.concatenate([np.column_stack([which, origins]).ravel(), per_object.ravel(),
+                               np.arange(3) * objects * longest]).astype(np.int64)
+        table = self._upload(np.concatenate([ints.view(np.uint8), tables.ravel().view(np.uint8)]),
+                             torch.uint8)
+        blocks, per_object, axis_base = table[:ints.nbytes].view(torch.int64).split(
+            [4 * count, 8 * objects, 3])
+        blocks = blocks.view(count, 4)
+        which = blocks[:, 0]
+        at = blocks[:, 1:, None] + self._steps  # (N, 3, size) grid indices along z, y, x
+        index = torch.minimum(at, self._last).add_((which * longest).view(count, 1, 1)) \
+            .add_(axis_base.view(1, 3, 1))
+        terms = table[ints.nbytes:].view(torch.float32).view(3, -1) \
+            .index_select(1, index.view(-1)).view(3, count, 3, size)
+        q = (terms[:, :, 2, None, None, :] + terms[:, :, 1, None, :, None]
+             + terms[:, :, 0, :, None, None]).unbind(0)
+        if planes is None:
+            return q, None, which
+        mine = per_object.view(objects, 8).index_select(0, which)  # (N, 8)
+        outside = (at < mine[:, 0:3, None]).logical_or_(at >= mine[:, 3:6, None])
+        part = (at * self._strides).masked_fill_(outside, self._trash * (planes + 1) + self._size
+                                                 * (len(self._displacements) + 1))
+        z_part = part[:, 0].unsqueeze(0) + mine[:, 6:8].T.unsqueeze(2)  # (2, N, size)
+        positions = (part[:, 2, None, None, :] + part[:, 1, None, :, None]) \
+            .add(z_part.view(2, count, size, 1, 1)).clamp_max_(self._ends(planes))
+        return q, positions, which
 
     def _gather(self, count: int, rows: torch.Tensor | None = None):
         """``gather`` of :meth:`Batchable.batched` for ``count`` objects: float64 ``(G, ...)``
@@ -404,11 +463,9 @@ class BatchRenderer:
         per_call = max(1, self.max_points // CULL_BLOCK ** 3)
         for i in range(0, len(rows), per_call):
             part, start = rows[i:i + per_call], origins[i:i + per_call]
-            at = [start[:, axis:axis + 1] + np.arange(CULL_BLOCK) for axis in range(3)]
-            q = self._coordinates(table, at, None, which=part)
-            on_device = self._upload(part, torch.int64)
-            values = self._batched(members, on_device).cross_section()(q)
-            minima.scatter_reduce_(0, on_device, values.view(len(part), -1).amin(1), "amin")
+            q, _, which = self._block_coordinates(table, part, start)
+            values = self._batched(members, which).cross_section()(q)
+            minima.scatter_reduce_(0, which, values.view(len(part), -1).amin(1), "amin")
 
     # -- evaluation ----------------------------------------------------------------------------
     def _world_table(self) -> torch.Tensor:
@@ -476,15 +533,11 @@ class BatchRenderer:
         whose box is ``boxes[rows[i]]``; voxels outside the box are padding."""
         table = _Rows.of(chunk)
         per_call = max(1, self.max_points // CULL_BLOCK ** 3)
-        steps = np.arange(CULL_BLOCK)
         for i in range(0, len(rows), per_call):
             part, start = rows[i:i + per_call], origins[i:i + per_call]
-            at = [start[:, axis:axis + 1] + steps for axis in range(3)]
-            padding = [(at[axis] < boxes[part, 2 * axis:2 * axis + 1])
-                       | (at[axis] >= boxes[part, 2 * axis + 1:2 * axis + 2]) for axis in range(3)]
-            q, positions = self._coordinates(table, at, padding, canvas.planes, part)
-            sdf = self._batched(chunk, self._upload(part, torch.int64))
-            self._deposit(canvas, sdf, q, positions, world)
+            q, positions, which = self._block_coordinates(table, part, start, boxes,
+                                                          canvas.planes)
+            self._deposit(canvas, self._batched(chunk, which), q, positions, world)
 
     # -- composition ---------------------------------------------------------------------------
     def _finish(self, objects: list[list[_Object]], canvas: _Canvas, seed: int,
