@@ -565,13 +565,15 @@ class BatchRenderer:
                 keys[obj.layer, j] = composer.paint_key(volume, obj.position, slots)
                 lut[j, obj.position] = [obj.plan.entry.id] if composer.vocab is None else \
                     task_ids(obj.plan, composer.vocab)
-        winner = torch.full((batch, self._size), no_key, dtype=torch.int64, device=self.device)
-        none = torch.full((), no_key, dtype=torch.int64, device=self.device)
-        for mask, key in zip(inside, self._upload(keys, torch.int64), strict=True):
+        key_type = torch.int32 if no_key < 2**31 else torch.int64  # half the traffic if it fits
+        winner = torch.full((batch, self._size), no_key, dtype=key_type, device=self.device)
+        none = torch.full((), no_key, dtype=key_type, device=self.device)
+        for mask, key in zip(inside, self._upload(keys, key_type), strict=True):
             torch.minimum(winner, torch.where(mask, key.view(batch, 1), none), out=winner)
         del inside
         # the winning key's position; no object: the all-zero last row
-        position = torch.where(winner == no_key, slots, (slots - 1) - winner.remainder(slots))
+        position = torch.where(winner == no_key, slots,
+                               (slots - 1) - winner.remainder(slots)).long()
         table = self._upload(lut, torch.int64).view(batch, -1)
         label = table.gather(1, position.mul_(tasks).unsqueeze(2).add(
             torch.arange(tasks, device=self.device)).view(batch, -1))
