@@ -1,18 +1,22 @@
 """Samples per second of batched rendering (:class:`fdif_core.batch.BatchRenderer`).
 
-Renders ``--batches`` batches of each ``--batch-size`` after one warm-up batch and reports
-samples per second for planning plus rendering (planning alone is also shown: it runs on the
-CPU), and the peak device memory. ``--check N`` first compares N samples with
-:meth:`Composer.render` on the same device (bitwise).
+Each of ``--processes`` processes (default 1) renders one warm-up batch, waits for the others,
+then renders ``--batches`` batches of ``--batch-size`` samples, planning included (planning
+alone is also shown: it runs on the CPU). The rate is all samples over the wall time from the
+common start to the last process's end; with one process the peak device memory is shown too.
+``--check N`` first compares N samples with :meth:`Composer.render` on the same device
+(bitwise).
 
 Usage (paper configuration on a GPU)::
 
-    python benchmarks/bench_batch.py --device cuda --batch-size 32 64 128 --batches 4 --check 4
+    python benchmarks/bench_batch.py --device cuda --batch-size 32 64 --batches 4 --check 4
+    python benchmarks/bench_batch.py --device cuda --batch-size 16 32 --processes 2 4
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import time
 
 import numpy as np
@@ -40,6 +44,62 @@ def check(composer: Composer, renderer: BatchRenderer, count: int) -> None:
                  f"{int((sample.label != ref.label).sum())} label voxels)"), flush=True)
 
 
+def _render(preset: str, device: str, threads: int, size: int, batches: int, rank: int,
+            world: int, barrier=None, queue=None) -> tuple[float, float, float, float]:
+    """One process's part: ``(start, end, planning seconds, peak device GiB)``."""
+    if threads:
+        torch.set_num_threads(threads)
+    composer = Composer(load_preset(preset), device)
+    renderer = BatchRenderer(composer)
+    renderer.sample(0, list(range(10_000 + rank * size, 10_000 + (rank + 1) * size)))  # warm-up
+    on = composer.device
+    if on.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(on)
+    _sync(on)
+    if barrier is not None:
+        barrier.wait()
+    planning = 0.0
+    start = time.perf_counter()
+    for b in range(batches):
+        first = (b * world + rank) * size
+        indices = list(range(first, first + size))
+        t0 = time.perf_counter()
+        plans = [composer.plan(0, i) for i in indices]
+        planning += time.perf_counter() - t0
+        renderer.render(plans, 0, indices)  # ends with the copy to the host: the work is done
+    _sync(on)
+    peak = torch.cuda.max_memory_allocated(on) / 2**30 if on.type == "cuda" else 0.0
+    result = (start, time.perf_counter(), planning, peak)
+    if queue is not None:
+        queue.put(result)
+    return result
+
+
+def measure(preset: str, device: str, threads: int, size: int, batches: int,
+            processes: int) -> None:
+    """Print the rate of ``processes`` processes rendering batches of ``size``."""
+    if processes == 1:
+        results = [_render(preset, device, threads, size, batches, 0, 1)]
+    else:
+        ctx = mp.get_context("spawn")
+        barrier, queue = ctx.Barrier(processes), ctx.Queue()
+        workers = [ctx.Process(target=_render, args=(preset, device, threads, size, batches, r,
+                                                     processes, barrier, queue))
+                   for r in range(processes)]
+        for w in workers:
+            w.start()
+        results = [queue.get() for _ in workers]
+        for w in workers:
+            w.join()
+    total = max(r[1] for r in results) - min(r[0] for r in results)
+    n = size * batches * processes
+    planning = sum(r[2] for r in results)
+    memory = f"; peak device memory {results[0][3]:.1f} GiB" if results[0][3] else ""
+    print(f"preset={preset} device={device} batch={size} processes={processes}: "
+          f"{n / total:.1f} samples/s ({total / n * 1e3:.1f} ms/sample, planning "
+          f"{planning / n * 1e3:.1f} ms/sample in its process){memory}", flush=True)
+
+
 def main() -> None:
     """Run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -47,36 +107,18 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, nargs="+", default=[16])
     parser.add_argument("--batches", type=int, default=3)
+    parser.add_argument("--processes", type=int, nargs="+", default=[1])
     parser.add_argument("--check", type=int, default=0, help="samples to compare first")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads; 0 = default")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    composer = Composer(load_preset(args.preset), args.device)
-    renderer = BatchRenderer(composer)
-    device = composer.device
     if args.check:
-        check(composer, renderer, args.check)
-    for size in args.batch_size:
-        renderer.sample(0, list(range(10_000, 10_000 + size)))  # warm-up
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        _sync(device)
-        planning = 0.0
-        start = time.perf_counter()
-        for b in range(args.batches):
-            indices = list(range(b * size, (b + 1) * size))
-            t0 = time.perf_counter()
-            plans = [composer.plan(0, i) for i in indices]
-            planning += time.perf_counter() - t0
-            renderer.render(plans, 0, indices)
-        _sync(device)
-        total = time.perf_counter() - start
-        n = size * args.batches
-        peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else 0.0
-        print(f"preset={args.preset} device={device} batch={size}: {n / total:.1f} samples/s "
-              f"({total / n * 1e3:.1f} ms/sample, of which planning {planning / n * 1e3:.1f} ms); "
-              f"peak device memory {peak:.1f} GiB", flush=True)
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        composer = Composer(load_preset(args.preset), args.device)
+        check(composer, BatchRenderer(composer), args.check)
+    for processes in args.processes:
+        for size in args.batch_size:
+            measure(args.preset, args.device, args.threads, size, args.batches, processes)
 
 
 if __name__ == "__main__":
