@@ -3,7 +3,7 @@
 Each of ``--processes`` processes (default 1) renders one warm-up batch, waits for the others,
 then renders ``--batches`` batches of ``--batch-size`` samples, planning included (planning
 alone is also shown: it runs on the CPU). The rate is all samples over the wall time from the
-common start to the last process's end; with one process the peak device memory is shown too.
+common start to the last process's end; on a GPU the first process's peak device memory is shown too.
 ``--check N`` first compares N samples with :meth:`Composer.render` on the same device
 (bitwise).
 
