@@ -67,8 +67,9 @@ class _Object:
 
 @dataclass
 class _Rows:
-    """Per row of a block of voxels, its object's placement (``A``, ``t``) and where its
-    values go: sample, world displacement row and plane."""
+    """Per object of a chunk, its placement (``A``, ``t``) and where its values go: sample,
+    world displacement row and plane (what :meth:`BatchRenderer._coordinates` and
+    :meth:`BatchRenderer._block_coordinates` read)."""
 
     A: np.ndarray  # (N, 3, 3) float64  # noqa: N815 - the placement's name
     t: np.ndarray  # (N, 3) float64, x y z
@@ -394,15 +395,21 @@ class BatchRenderer:
             padding.append(steps >= (counts[:, axis:axis + 1] * size))
         return first, counts, at, padding
 
+    def _lower(self, values: torch.Tensor, margins: list[float]) -> torch.Tensor:
+        """Lower bounds over the probes' blocks: probe ``values`` (one row per object) minus
+        the row's margin (:meth:`_margin`) and the float32 slack of
+        :meth:`Domain._block_bounds`."""
+        shape = (len(margins),) + (1,) * (values.dim() - 1)
+        return (values - self._upload(np.array(margins)).view(shape)) \
+            .sub_(values.abs(), alpha=1e-4)
+
     def _survivors(self, values: torch.Tensor, margins: list[float],
                    padding: list[np.ndarray]) -> torch.Tensor:
-        """Which probe blocks may hold a value ``<= 0``: probe ``values`` ``(G, pz, py, px)``
-        minus the row's margin (gradient bound times reach, plus ``BOUND_SLACK``, plus the
-        displacement's dip) and the float32 slack of :meth:`Domain._block_bounds`; padding
-        probes never survive. A NaN bound keeps its block."""
-        count = len(margins)
-        lower = (values - self._upload(np.array(margins)).view(count, 1, 1, 1)) \
-            .sub_(values.abs(), alpha=1e-4)
+        """Which probe blocks may hold a value ``<= 0``: those whose lower bound
+        (:meth:`_lower` of probe ``values`` ``(G, pz, py, px)``, the margins including the
+        displacement's dip) is not above 0; padding probes never survive, a NaN bound keeps
+        its block."""
+        lower = self._lower(values, margins)
         valid = ~(padding[0][:, :, None, None] | padding[1][:, None, :, None]
                   | padding[2][:, None, None, :])
         return (lower > 0).logical_not_().logical_and_(self._upload(valid, torch.bool))
@@ -431,7 +438,7 @@ class BatchRenderer:
             groups[obj.signature].append(obj)
         groups = list(groups.values())
         full = np.array([[0, n] for n in self.grid.shape]).ravel()
-        first, counts, at, _ = self._probes(full[None, :])
+        _, counts, at, _ = self._probes(full[None, :])
         survive = []
         for members in groups:
             count = len(members)
@@ -439,17 +446,16 @@ class BatchRenderer:
                                   None)
             values = self._batched(members).cross_section()(q).view(count, -1)
             margins = [self._margin(obj, obj.sdf.perp_lipschitz, 0.0) for obj in members]
-            lower = (values - self._upload(np.array(margins)).view(count, 1)) \
-                .sub_(values.abs(), alpha=1e-4)
-            survive.append(lower <= values.amin(1, keepdim=True))
+            survive.append(self._lower(values, margins) <= values.amin(1, keepdim=True))
         kept = torch.cat(survive).nonzero().cpu().numpy()  # (onion, block) pairs, in order
         origins = np.stack(np.unravel_index(kept[:, 1], counts[0]), axis=1) * CULL_BLOCK
         minima = torch.full((len(onions),), math.inf, device=self.device)
-        start = 0
-        for members in groups:
-            mine = (kept[:, 0] >= start) & (kept[:, 0] < start + len(members))
-            self._onion_blocks(members, kept[mine, 0] - start, origins[mine], minima[start:])
-            start += len(members)
+        starts = np.cumsum([0, *map(len, groups)])
+        ends = np.searchsorted(kept[:, 0], starts)  # kept is sorted by onion
+        for g, members in enumerate(groups):
+            mine = slice(ends[g], ends[g + 1])
+            self._onion_blocks(members, kept[mine, 0] - starts[g], origins[mine],
+                               minima[starts[g]:])
         ordered = [obj for members in groups for obj in members]
         for obj, deepest in zip(ordered, minima.tolist(), strict=True):
             obj.sdf.set_deepest(deepest)
@@ -520,9 +526,10 @@ class BatchRenderer:
         sizes = [mask.numel() for mask in survive]
         kept = torch.cat([mask.view(-1) for mask in survive]).nonzero().view(-1).cpu().numpy()
         bounds = np.cumsum([0, *sizes])
+        ends = np.searchsorted(kept, bounds)  # kept is sorted
         for c, (chunk, (boxes, first), mask) in enumerate(zip(chunks, probes, survive,
                                                               strict=True)):
-            mine = kept[(kept >= bounds[c]) & (kept < bounds[c + 1])] - bounds[c]
+            mine = kept[ends[c]:ends[c + 1]] - bounds[c]
             rows, *blocks = np.unravel_index(mine, mask.shape)
             origins = np.stack(blocks, axis=1) * CULL_BLOCK + first[rows]
             self._culled_blocks(chunk, boxes, rows, origins, canvas, world)
