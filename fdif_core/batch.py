@@ -298,14 +298,14 @@ class BatchRenderer:
             tables[axis] = products.transpose(1, 0, 2)
         return tables
 
-    def _block_coordinates(self, rows: _Rows, which: np.ndarray, origins: np.ndarray,
+    def _block_coordinates(self, rows: _Rows, which: torch.Tensor, origins: torch.Tensor,
                            boxes: np.ndarray | None = None, planes: int | None = None):
         """:meth:`_coordinates` for blocks of :data:`CULL_BLOCK`³ voxels: block ``i`` at
-        ``origins[i]`` (z, y, x) of object ``which[i]`` of ``rows``, with voxels outside the
-        object's box (``boxes``, one row per object) as padding. Only per-object tables and
-        one row per block go to the device, where the blocks are expanded, so the host's work
-        does not grow with the voxels. Returns the coordinates, the positions (with
-        ``planes``, else ``None``) and ``which`` on the device."""
+        ``origins[i]`` (z, y, x) of object ``which[i]`` of ``rows`` (both on the device), with
+        voxels outside the object's box (``boxes``, one row per object) as padding. Only
+        per-object tables go to the device, where the blocks are expanded, so the host's work
+        does not grow with the blocks. Returns the coordinates and the positions (with
+        ``planes``, else ``None``)."""
         size, count, objects = CULL_BLOCK, len(which), len(rows.A)
         longest = max(self.grid.shape)
         tables = np.zeros((3, 3, objects, longest), dtype=np.float32)  # comp, axis, object, i
@@ -316,15 +316,11 @@ class BatchRenderer:
             per_object[:, 0:3], per_object[:, 3:6] = boxes[:, 0::2], boxes[:, 1::2]
             per_object[:, 6] = rows.displacement_row * self._size
             per_object[:, 7] = rows.sample * self._size + rows.layer * self._trash
-        ints = np.concatenate([np.column_stack([which, origins]).ravel(), per_object.ravel(),
-                               np.arange(3) * objects * longest]).astype(np.int64)
+        ints = np.concatenate([per_object.ravel(), np.arange(3) * objects * longest])
         table = self._upload(np.concatenate([ints.view(np.uint8), tables.ravel().view(np.uint8)]),
                              torch.uint8)
-        blocks, per_object, axis_base = table[:ints.nbytes].view(torch.int64).split(
-            [4 * count, 8 * objects, 3])
-        blocks = blocks.view(count, 4)
-        which = blocks[:, 0]
-        at = blocks[:, 1:, None] + self._steps  # (N, 3, size) grid indices along z, y, x
+        per_object, axis_base = table[:ints.nbytes].view(torch.int64).split([8 * objects, 3])
+        at = origins.unsqueeze(2) + self._steps  # (N, 3, size) grid indices along z, y, x
         index = torch.minimum(at, self._last).add_((which * longest).view(count, 1, 1)) \
             .add_(axis_base.view(1, 3, 1))
         terms = table[ints.nbytes:].view(torch.float32).view(3, -1) \
@@ -332,7 +328,7 @@ class BatchRenderer:
         q = (terms[:, :, 2, None, None, :] + terms[:, :, 1, None, :, None]
              + terms[:, :, 0, :, None, None]).unbind(0)
         if planes is None:
-            return q, None, which
+            return q, None
         mine = per_object.view(objects, 8).index_select(0, which)  # (N, 8)
         outside = (at < mine[:, 0:3, None]).logical_or_(at >= mine[:, 3:6, None])
         part = (at * self._strides).masked_fill_(outside, self._trash * (planes + 1) + self._size
@@ -340,7 +336,7 @@ class BatchRenderer:
         z_part = part[:, 0].unsqueeze(0) + mine[:, 6:8].T.unsqueeze(2)  # (2, N, size)
         positions = (part[:, 2, None, None, :] + part[:, 1, None, :, None]) \
             .add(z_part.view(2, count, size, 1, 1)).clamp_max_(self._ends(planes))
-        return q, positions, which
+        return q, positions
 
     def _gather(self, count: int, rows: torch.Tensor | None = None):
         """``gather`` of :meth:`Batchable.batched` for ``count`` objects: float64 ``(G, ...)``
@@ -414,6 +410,23 @@ class BatchRenderer:
                   | padding[2][:, None, None, :])
         return (lower > 0).logical_not_().logical_and_(self._upload(valid, torch.bool))
 
+    def _kept(self, masks: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Per mask, the flat positions of its true entries (on the device; one host sync for
+        all)."""
+        sizes = np.cumsum([0, *(mask.numel() for mask in masks)])
+        kept = torch.cat([mask.view(-1) for mask in masks]).nonzero().view(-1)
+        ends = torch.searchsorted(kept, self._upload(sizes, torch.int64)).tolist()
+        return [kept[ends[i]:ends[i + 1]] - int(sizes[i]) for i in range(len(masks))]
+
+    @staticmethod
+    def _unravel(flat: torch.Tensor, shape: tuple[int, ...]) -> list[torch.Tensor]:
+        """``numpy.unravel_index`` on the device."""
+        out = []
+        for n in reversed(shape[1:]):
+            out.append(flat.remainder(n))
+            flat = flat.div(n, rounding_mode="floor")
+        return [flat, *reversed(out)]
+
     def _margin(self, obj: _Object, lipschitz: float, level: float) -> float:
         """How far below its probe a function with gradient bound ``lipschitz`` (local) may
         go within a block, plus ``level``."""
@@ -447,20 +460,18 @@ class BatchRenderer:
             values = self._batched(members).cross_section()(q).view(count, -1)
             margins = [self._margin(obj, obj.sdf.perp_lipschitz, 0.0) for obj in members]
             survive.append(self._lower(values, margins) <= values.amin(1, keepdim=True))
-        kept = torch.cat(survive).nonzero().cpu().numpy()  # (onion, block) pairs, in order
-        origins = np.stack(np.unravel_index(kept[:, 1], counts[0]), axis=1) * CULL_BLOCK
         minima = torch.full((len(onions),), math.inf, device=self.device)
-        starts = np.cumsum([0, *map(len, groups)])
-        ends = np.searchsorted(kept[:, 0], starts)  # kept is sorted by onion
-        for g, members in enumerate(groups):
-            mine = slice(ends[g], ends[g + 1])
-            self._onion_blocks(members, kept[mine, 0] - starts[g], origins[mine],
-                               minima[starts[g]:])
+        start = 0
+        for members, mask, kept in zip(groups, survive, self._kept(survive), strict=True):
+            rows, *blocks = self._unravel(kept, tuple(mask.shape[:1]) + tuple(counts[0]))
+            origins = torch.stack(blocks, 1).mul_(CULL_BLOCK)
+            self._onion_blocks(members, rows, origins, minima[start:])
+            start += len(members)
         ordered = [obj for members in groups for obj in members]
         for obj, deepest in zip(ordered, minima.tolist(), strict=True):
             obj.sdf.set_deepest(deepest)
 
-    def _onion_blocks(self, members: list[_Object], rows: np.ndarray, origins: np.ndarray,
+    def _onion_blocks(self, members: list[_Object], rows: torch.Tensor, origins: torch.Tensor,
                       minima: torch.Tensor) -> None:
         """Lower ``minima[i]`` to the smallest cross-section value of onion ``members[i]`` over
         the blocks at ``origins`` (one per entry of ``rows``); voxels past the grid repeat its
@@ -469,9 +480,9 @@ class BatchRenderer:
         per_call = max(1, self.max_points // CULL_BLOCK ** 3)
         for i in range(0, len(rows), per_call):
             part, start = rows[i:i + per_call], origins[i:i + per_call]
-            q, _, which = self._block_coordinates(table, part, start)
-            values = self._batched(members, which).cross_section()(q)
-            minima.scatter_reduce_(0, which, values.view(len(part), -1).amin(1), "amin")
+            q, _ = self._block_coordinates(table, part, start)
+            values = self._batched(members, part).cross_section()(q)
+            minima.scatter_reduce_(0, part, values.view(len(part), -1).amin(1), "amin")
 
     # -- evaluation ----------------------------------------------------------------------------
     def _world_table(self) -> torch.Tensor:
@@ -523,28 +534,23 @@ class BatchRenderer:
                 probes.append((boxes, first))
         if not chunks:
             return
-        sizes = [mask.numel() for mask in survive]
-        kept = torch.cat([mask.view(-1) for mask in survive]).nonzero().view(-1).cpu().numpy()
-        bounds = np.cumsum([0, *sizes])
-        ends = np.searchsorted(kept, bounds)  # kept is sorted
-        for c, (chunk, (boxes, first), mask) in enumerate(zip(chunks, probes, survive,
-                                                              strict=True)):
-            mine = kept[ends[c]:ends[c + 1]] - bounds[c]
-            rows, *blocks = np.unravel_index(mine, mask.shape)
-            origins = np.stack(blocks, axis=1) * CULL_BLOCK + first[rows]
+        for chunk, (boxes, first), mask, kept in zip(chunks, probes, survive,
+                                                     self._kept(survive), strict=True):
+            rows, *blocks = self._unravel(kept, tuple(mask.shape))
+            origins = torch.stack(blocks, 1).mul_(CULL_BLOCK).add_(
+                self._upload(first, torch.int64).index_select(0, rows))
             self._culled_blocks(chunk, boxes, rows, origins, canvas, world)
 
-    def _culled_blocks(self, chunk: list[_Object], boxes: np.ndarray, rows: np.ndarray,
-                       origins: np.ndarray, canvas: _Canvas, world: torch.Tensor) -> None:
+    def _culled_blocks(self, chunk: list[_Object], boxes: np.ndarray, rows: torch.Tensor,
+                       origins: torch.Tensor, canvas: _Canvas, world: torch.Tensor) -> None:
         """Evaluate the blocks at ``origins`` (z, y, x), block ``i`` of object ``chunk[rows[i]]``
         whose box is ``boxes[rows[i]]``; voxels outside the box are padding."""
         table = _Rows.of(chunk)
         per_call = max(1, self.max_points // CULL_BLOCK ** 3)
         for i in range(0, len(rows), per_call):
             part, start = rows[i:i + per_call], origins[i:i + per_call]
-            q, positions, which = self._block_coordinates(table, part, start, boxes,
-                                                          canvas.planes)
-            self._deposit(canvas, self._batched(chunk, which), q, positions, world)
+            q, positions = self._block_coordinates(table, part, start, boxes, canvas.planes)
+            self._deposit(canvas, self._batched(chunk, part), q, positions, world)
 
     # -- composition ---------------------------------------------------------------------------
     def _finish(self, objects: list[list[_Object]], canvas: _Canvas, seed: int,
