@@ -63,10 +63,9 @@ def sample_placement(rng: np.random.Generator, grid: Grid, transform: bool = Tru
     moves along x (spec §3.1). All nine values are always drawn so overrides and
     ``transform=False`` never shift the stream of the draws that follow.
     """
-    d, h, w = grid.shape
-    t = [rng.uniform(-0.35, 0.35) * n for n in (d, h, w)]
-    angles = [rng.uniform(-math.pi, math.pi) for _ in range(3)]
-    shear = [rng.uniform(-0.1, 0.1) for _ in range(3)]
+    t = (rng.uniform(-0.35, 0.35, 3) * grid.shape).tolist()  # draws as three single calls
+    angles = rng.uniform(-math.pi, math.pi, 3).tolist()
+    shear = rng.uniform(-0.1, 0.1, 3).tolist()
     values = dict(zip(PLACEMENT_PARAMS, t + (angles + shear if transform else [0.0] * 6),
                       strict=True))
     for key, value in (overrides or {}).items():
