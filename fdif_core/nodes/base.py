@@ -28,24 +28,30 @@ def constants(owner: object, like: torch.Tensor, *values: float) -> tuple[torch.
     A Python number in an operation with a tensor costs torch a scalar-to-tensor conversion
     (about 4 us in torch 2.13) each time. A 0-dim tensor of the tensor's dtype gives bitwise
     the same result, as the number is rounded to that dtype either way. The tensors are cached
-    on ``owner`` (a node), so they live as long as the numbers they hold.
+    on ``owner`` (a node), so they live as long as the numbers they hold. On a GPU they are
+    filled there: copying them from the host would wait for the GPU's queue to drain.
     """
     cache = owner.__dict__.setdefault("_constants", {})
     key = (like.dtype, like.device, values)
     found = cache.get(key)
     if found is None:
-        found = cache[key] = torch.tensor(values, dtype=like.dtype, device=like.device).unbind(0)
+        if like.device.type == "cpu":
+            found = torch.tensor(values, dtype=like.dtype).unbind(0)
+        else:
+            found = tuple(torch.full((), v, dtype=like.dtype, device=like.device) for v in values)
+        cache[key] = found
     return found
 
 
 class _PerPointConstants(dict):
     """The :func:`constants` cache of a batched node: its fields are already per-point tensors
-    (passed through); other numbers become 0-dim tensors."""
+    (passed through); other numbers become 0-dim tensors, filled on the device (a
+    ``torch.tensor`` copy from the host would wait for a GPU's queue to drain)."""
 
     def get(self, key: tuple, default: object = None) -> tuple[torch.Tensor, ...]:
         dtype, device, values = key
         return tuple(v if isinstance(v, torch.Tensor) else
-                     torch.tensor(v, dtype=dtype, device=device) for v in values)
+                     torch.full((), v, dtype=dtype, device=device) for v in values)
 
 
 class Batchable:

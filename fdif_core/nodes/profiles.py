@@ -178,8 +178,8 @@ class _EdgeTable:
         columns = gather(rows.transpose(0, 2, 1))  # (keys, E, M)
         table.sloped = [True] * rows.shape[1]
         table.bits = SAME_SIZE_INT[columns.dtype]
-        table.shift = torch.tensor(torch.iinfo(table.bits).bits - 1, dtype=table.bits,
-                                   device=columns.device)
+        table.shift = torch.full((), torch.iinfo(table.bits).bits - 1, dtype=table.bits,
+                                 device=columns.device)  # filled there: no copy to wait for
         table.col = dict(zip(EDGE_KEYS, columns.unbind(0), strict=True))
         table.row = None
         sloped = np.array([s for _, s in polygons], dtype=np.float64)
