@@ -45,6 +45,7 @@ from fdif_core.shapes import compile_tree
 
 MAX_POINTS = {"cpu": 1 << 21, "cuda": 1 << 23}  # voxels per kernel call, which bounds the
 # temporaries (8 or 32 MB each in float32)
+MAP_VOXELS = 1 << 26  # voxels mapped per call (bounds the mappers' temporaries: 256 MB each)
 CULL_BLOCK = 4  # voxels per block edge of the one-level culling (objects and onion minima)
 
 
@@ -560,8 +561,8 @@ class BatchRenderer:
         shape = self.grid.shape
         batch = len(objects)
         planes = canvas.layers[:-1].view(canvas.planes, batch, self._size)
-        inside = planes <= 0
-        volumes = inside.sum(2).tolist()  # per plane and sample
+        # plane by plane: a reduction over all planes at once may convert them all to int64
+        volumes = torch.stack([(plane <= 0).sum(1) for plane in planes]).tolist()
         slots = canvas.slots
         no_key = (self._size + 1) * slots  # above every key (a volume is at most the grid's)
         keys = np.full((canvas.planes, batch), no_key, dtype=np.int64)
@@ -581,9 +582,8 @@ class BatchRenderer:
         key_type = torch.int32 if no_key < 2**31 else torch.int64  # half the traffic if it fits
         winner = torch.full((batch, self._size), no_key, dtype=key_type, device=self.device)
         none = torch.full((), no_key, dtype=key_type, device=self.device)
-        for mask, key in zip(inside, self._upload(keys, key_type), strict=True):
-            torch.minimum(winner, torch.where(mask, key.view(batch, 1), none), out=winner)
-        del inside
+        for plane, key in zip(planes, self._upload(keys, key_type), strict=True):
+            torch.minimum(winner, torch.where(plane <= 0, key.view(batch, 1), none), out=winner)
         # the winning key's position; no object: the all-zero last row
         position = torch.where(winner == no_key, slots,
                                (slots - 1) - winner.remainder(slots)).long()
@@ -607,7 +607,7 @@ class BatchRenderer:
         """The unquantized images, ``(B, V)``: each sample's plain planes mapped and summed in
         order, plus its halo planes mapped and summed in order, as :meth:`Composer.render`
         adds them (a voxel an object does not hold adds a zero, which changes no sum). Each
-        mapper maps all the planes of its objects in one call."""
+        mapper maps the planes of its objects in calls of :data:`MAP_VOXELS` voxels."""
         batch = len(objects)
         planes = canvas.layers[:-1].view(-1, self._size)  # plane k of sample j: row k * B + j
         by_mapper = defaultdict(list)
@@ -615,9 +615,12 @@ class BatchRenderer:
             for obj in sample:
                 by_mapper[obj.mapper.key].append(obj.layer * batch + obj.sample)
         held = set()
+        per_call = max(1, MAP_VOXELS // self._size)  # planes mapped at once
         for key, rows in by_mapper.items():
-            at = self._upload(np.array(rows), torch.int64)
-            planes.index_copy_(0, at, get_mapper(key)(planes.index_select(0, at)))
+            mapper = get_mapper(key)
+            on_device = self._upload(np.array(rows), torch.int64)
+            for at in on_device.split(per_call):
+                planes.index_copy_(0, at, mapper(planes.index_select(0, at)))
             held.update(rows)
         empty = [row for row in range(len(planes)) if row not in held]
         if empty:
