@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -52,7 +52,8 @@ class Placement:
         return inverse3(self.shear()) @ self.rotation().T
 
     def to_dict(self) -> dict[str, float]:
-        return asdict(self)
+        """The nine numbers by name, in :data:`PLACEMENT_PARAMS` (field) order."""
+        return {name: getattr(self, name) for name in PLACEMENT_PARAMS}
 
 
 def sample_placement(rng: np.random.Generator, grid: Grid, transform: bool = True,

@@ -4,6 +4,7 @@ parameter ranges and whole-sample statistics; plus reproducibility and box == fu
 from __future__ import annotations
 
 import collections
+import dataclasses
 import math
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from fdif_core.displacements import DISPLACEMENTS
 from fdif_core.grid import Grid
 from fdif_core.library import shape_library
 from fdif_core.objects import evaluate_object
-from fdif_core.placement import Placement, sample_placement
+from fdif_core.placement import PLACEMENT_PARAMS, Placement, sample_placement
 from fdif_core.presets import LoadedPreset, Preset, class_table, load_preset
 from fdif_core.shapes import sample_class
 
@@ -293,3 +294,9 @@ def test_weighted_pick_is_numpy_choice_draw(weights):
     picks = [_pick(ours, names, weights) for _ in range(5000)]
     assert picks == [names[int(numpys.choice(len(names), p=p))] for _ in range(5000)]
     assert all(w > 0 for w, n in zip(weights, names, strict=True) if n in set(picks))
+
+
+def test_placement_metadata_names_every_field_in_order():
+    placement = Placement(1.5, -2.0, 3.25, 0.1, -0.2, 0.3, 0.01, -0.02, 0.03)
+    assert placement.to_dict() == dataclasses.asdict(placement)
+    assert tuple(placement.to_dict()) == PLACEMENT_PARAMS
