@@ -480,10 +480,9 @@ def gpu_batch_size(grid: tuple[int, int, int]) -> int:
 
 
 def _batch_size(job: _Job) -> int:
-    """Samples per task: :func:`gpu_batch_size` shared by the processes on a GPU, else 1."""
-    if not job.device.startswith("cuda"):
-        return 1
-    return max(1, gpu_batch_size(job.layout.grid) // job.workers)
+    """Samples per task: :func:`gpu_batch_size` on a GPU, in every worker (smaller batches
+    cost more launches per sample: 353 at 64 paper samples, 667 at 32, 1184 at 16), else 1."""
+    return gpu_batch_size(job.layout.grid) if job.device.startswith("cuda") else 1
 
 
 def _produce(job: _Job, storage: Storage, pending: list[int],
