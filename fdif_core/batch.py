@@ -230,10 +230,10 @@ class BatchRenderer:
                      planes: int | None = None):
         """Per row ``g`` (object ``g`` of ``rows``) the voxels ``(at[0][g, i], at[1][g, j],
         at[2][g, k])`` (grid indices along z, y, x, clamped to the grid): their local
-        coordinates, shaped ``(G, dz, dy, dx)``; with
-        ``planes``, also their positions in the world displacement table (whose last voxel is
-        ``+inf``) and in the ``planes`` planes of the canvas (:class:`_Canvas`), as one ``(2,
-        G, dz, dy, dx)`` tensor, voxels marked in ``padding`` going to the last voxel of each.
+        coordinates, shaped ``(G, dz, dy, dx)``; with ``planes``, also their positions in the
+        world displacement table (whose last voxel is ``+inf``) and in the ``planes`` planes of
+        the canvas (:class:`_Canvas`), as one ``(2, G, dz, dy, dx)`` tensor, voxels marked in
+        ``padding`` going to the last voxel of each.
 
         The tables are made on the host and sent in one copy. Local coordinates are bitwise
         those of :meth:`Domain.local_points`: per world axis ``A_ij (p_j - t_j)`` in float32
@@ -250,8 +250,7 @@ class BatchRenderer:
             if planes is not None:
                 part = at[axis] * math.prod(self.grid.shape[axis + 1:])
                 if padding is not None:
-                    part[padding[axis]] = self._trash * (planes + 1) + self._size * (
-                        len(self._displacements) + 1)  # past both ends
+                    part[padding[axis]] = self._past_ends(planes)
                 ints.append(part)
         float_host = np.concatenate(floats)
         if planes is not None:
@@ -286,6 +285,10 @@ class BatchRenderer:
             ends = np.array([(key[0] + 1) * self._size, planes * self._trash])
             self._ends_table = self._upload(ends, torch.int64).view(2, 1, 1, 1, 1)
         return self._ends_table
+
+    def _past_ends(self, planes: int) -> int:
+        """A position part that puts any voxel past both of :meth:`_ends` (padding)."""
+        return self._trash * (planes + 1) + self._size * (len(self._displacements) + 1)
 
     def _axis_tables(self, rows: _Rows) -> list[np.ndarray]:
         """Per grid axis (z, y, x), ``(3, objects, n)`` float32: the terms ``A_ij (p_j - t_j)``
@@ -332,8 +335,7 @@ class BatchRenderer:
             return q, None
         mine = per_object.view(objects, 8).index_select(0, which)  # (N, 8)
         outside = (at < mine[:, 0:3, None]).logical_or_(at >= mine[:, 3:6, None])
-        part = (at * self._strides).masked_fill_(outside, self._trash * (planes + 1) + self._size
-                                                 * (len(self._displacements) + 1))
+        part = (at * self._strides).masked_fill_(outside, self._past_ends(planes))
         z_part = part[:, 0].unsqueeze(0) + mine[:, 6:8].T.unsqueeze(2)  # (2, N, size)
         positions = (part[:, 2, None, None, :] + part[:, 1, None, :, None]) \
             .add(z_part.view(2, count, size, 1, 1)).clamp_max_(self._ends(planes))
