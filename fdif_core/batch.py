@@ -37,7 +37,13 @@ import torch
 
 from fdif_core.compose import HALO_NEAR, Composer, ObjectPlan, Sample, quantize, task_ids
 from fdif_core.displacements import WorldDisplacement, get_displacement
-from fdif_core.domain import BOUND_SLACK, LIPSCHITZ_SAFETY, Domain, IndexBox
+from fdif_core.domain import (
+    BOUND_SLACK,
+    LIPSCHITZ_SAFETY,
+    RELATIVE_SLACK,
+    Domain,
+    IndexBox,
+)
 from fdif_core.mappers import Mapper, get_mapper
 from fdif_core.nodes.base import SDF3, Vec3
 from fdif_core.nodes.fdif import Extrude
@@ -68,23 +74,34 @@ class _Object:
 
 @dataclass
 class _Rows:
-    """Per object of a chunk, its placement (``A``, ``t``) and where its values go: sample,
-    world displacement row and plane (what :meth:`BatchRenderer._coordinates` and
-    :meth:`BatchRenderer._block_coordinates` read)."""
+    """Per object of a chunk, its placement (``A``, ``t``), where its values go (sample, world
+    displacement row, plane) and its axis tables: per grid axis (z, y, x), ``(3, objects, n)``
+    float32 terms ``A_ij (p_j - t_j)`` of each local component ``i`` for every grid coordinate
+    ``p_j`` of that axis (``-0.0`` where ``A_ij = 0``), as :meth:`Domain.local_points` sums
+    them. :meth:`BatchRenderer._coordinates` and :meth:`BatchRenderer._block_coordinates`
+    read them."""
 
     A: np.ndarray  # (N, 3, 3) float64  # noqa: N815 - the placement's name
     t: np.ndarray  # (N, 3) float64, x y z
     sample: np.ndarray  # (N,) int64
     displacement_row: np.ndarray
     layer: np.ndarray
+    axes: list[np.ndarray]
 
     @classmethod
-    def of(cls, objects: list[_Object]) -> _Rows:
-        """One row per object."""
-        return cls(np.stack([obj.domain.A for obj in objects]),
-                   np.stack([obj.domain.t for obj in objects]),
+    def of(cls, objects: list[_Object], grid_axes: list[np.ndarray]) -> _Rows:
+        """One row per object; ``grid_axes``: the grid's coordinates along z, y, x."""
+        matrices = np.stack([obj.domain.A for obj in objects])
+        shifts = np.stack([obj.domain.t for obj in objects])
+        a32, t32 = matrices.astype(np.float32), shifts.astype(np.float32)
+        axes = [None, None, None]
+        for j, axis in enumerate((2, 1, 0)):  # world x, y, z
+            products = a32[:, :, j, None] * (grid_axes[axis] - t32[:, j, None])[:, None, :]
+            products[matrices[:, :, j] == 0.0] = -0.0  # (objects, 3, n)
+            axes[axis] = products.transpose(1, 0, 2)
+        return cls(matrices, shifts,
                    *(np.array([getattr(obj, name) for obj in objects], dtype=np.int64)
-                     for name in ("sample", "displacement_row", "layer")))
+                     for name in ("sample", "displacement_row", "layer")), axes)
 
 
 @dataclass
@@ -242,7 +259,7 @@ class BatchRenderer:
         count = len(at[0])
         which = np.arange(count)
         floats, ints = [], []
-        tables = self._axis_tables(rows)
+        tables = rows.axes
         for axis in (2, 1, 0):  # world x, y, z
             n, products = self.grid.shape[axis], tables[axis]
             voxels = which[:, None] * n + np.minimum(at[axis], n - 1)
@@ -290,18 +307,6 @@ class BatchRenderer:
         """A position part that puts any voxel past both of :meth:`_ends` (padding)."""
         return self._trash * (planes + 1) + self._size * (len(self._displacements) + 1)
 
-    def _axis_tables(self, rows: _Rows) -> list[np.ndarray]:
-        """Per grid axis (z, y, x), ``(3, objects, n)`` float32: the terms ``A_ij (p_j - t_j)``
-        of each local component ``i`` for every grid coordinate ``p_j`` of that axis (``-0.0``
-        where ``A_ij = 0``), as :meth:`Domain.local_points` sums them."""
-        a32, t32 = rows.A.astype(np.float32), rows.t.astype(np.float32)
-        tables = [None, None, None]
-        for j, axis in enumerate((2, 1, 0)):  # world x, y, z
-            products = a32[:, :, j, None] * (self._axes[axis] - t32[:, j, None])[:, None, :]
-            products[rows.A[:, :, j] == 0.0] = -0.0  # (objects, 3, n)
-            tables[axis] = products.transpose(1, 0, 2)
-        return tables
-
     def _block_coordinates(self, rows: _Rows, which: torch.Tensor, origins: torch.Tensor,
                            boxes: np.ndarray | None = None, planes: int | None = None):
         """:meth:`_coordinates` for blocks of :data:`CULL_BLOCK`³ voxels: block ``i`` at
@@ -313,7 +318,7 @@ class BatchRenderer:
         size, count, objects = CULL_BLOCK, len(which), len(rows.A)
         longest = max(self.grid.shape)
         tables = np.zeros((3, 3, objects, longest), dtype=np.float32)  # comp, axis, object, i
-        for axis, products in enumerate(self._axis_tables(rows)):
+        for axis, products in enumerate(rows.axes):
             tables[:, axis, :, :products.shape[2]] = products
         per_object = np.zeros((objects, 8), dtype=np.int64)  # box lo, hi (z y x), starts
         if planes is not None:
@@ -400,7 +405,7 @@ class BatchRenderer:
         :meth:`Domain._block_bounds`."""
         shape = (len(margins),) + (1,) * (values.dim() - 1)
         return (values - self._upload(np.array(margins)).view(shape)) \
-            .sub_(values.abs(), alpha=1e-4)
+            .sub_(values.abs(), alpha=RELATIVE_SLACK)
 
     def _survivors(self, values: torch.Tensor, margins: list[float],
                    padding: list[np.ndarray]) -> torch.Tensor:
@@ -420,15 +425,6 @@ class BatchRenderer:
         kept = torch.cat([mask.view(-1) for mask in masks]).nonzero().view(-1)
         ends = torch.searchsorted(kept, self._upload(sizes, torch.int64)).tolist()
         return [kept[ends[i]:ends[i + 1]] - int(sizes[i]) for i in range(len(masks))]
-
-    @staticmethod
-    def _unravel(flat: torch.Tensor, shape: tuple[int, ...]) -> list[torch.Tensor]:
-        """``numpy.unravel_index`` on the device."""
-        out = []
-        for n in reversed(shape[1:]):
-            out.append(flat.remainder(n))
-            flat = flat.div(n, rounding_mode="floor")
-        return [flat, *reversed(out)]
 
     def _margin(self, obj: _Object, lipschitz: float, level: float) -> float:
         """How far below its probe a function with gradient bound ``lipschitz`` (local) may
@@ -455,31 +451,31 @@ class BatchRenderer:
         groups = list(groups.values())
         full = np.array([[0, n] for n in self.grid.shape]).ravel()
         _, counts, at, _ = self._probes(full[None, :])
-        survive = []
+        survive, tables = [], []
         for members in groups:
             count = len(members)
-            q = self._coordinates(_Rows.of(members), [np.tile(a, (count, 1)) for a in at],
-                                  None)
+            tables.append(_Rows.of(members, self._axes))
+            q = self._coordinates(tables[-1], [np.tile(a, (count, 1)) for a in at], None)
             values = self._batched(members).cross_section()(q).view(count, -1)
             margins = [self._margin(obj, obj.sdf.perp_lipschitz, 0.0) for obj in members]
             survive.append(self._lower(values, margins) <= values.amin(1, keepdim=True))
         minima = torch.full((len(onions),), math.inf, device=self.device)
         start = 0
-        for members, mask, kept in zip(groups, survive, self._kept(survive), strict=True):
-            rows, *blocks = self._unravel(kept, tuple(mask.shape[:1]) + tuple(counts[0]))
+        for members, table, mask, kept in zip(groups, tables, survive, self._kept(survive),
+                                              strict=True):
+            rows, *blocks = torch.unravel_index(kept, (len(mask), *counts[0].tolist()))
             origins = torch.stack(blocks, 1).mul_(CULL_BLOCK)
-            self._onion_blocks(members, rows, origins, minima[start:])
+            self._onion_blocks(members, table, rows, origins, minima[start:])
             start += len(members)
         ordered = [obj for members in groups for obj in members]
         for obj, deepest in zip(ordered, minima.tolist(), strict=True):
             obj.sdf.set_deepest(deepest)
 
-    def _onion_blocks(self, members: list[_Object], rows: torch.Tensor, origins: torch.Tensor,
-                      minima: torch.Tensor) -> None:
+    def _onion_blocks(self, members: list[_Object], table: _Rows, rows: torch.Tensor,
+                      origins: torch.Tensor, minima: torch.Tensor) -> None:
         """Lower ``minima[i]`` to the smallest cross-section value of onion ``members[i]`` over
         the blocks at ``origins`` (one per entry of ``rows``); voxels past the grid repeat its
         last ones."""
-        table = _Rows.of(members)
         per_call = max(1, self.max_points // CULL_BLOCK ** 3)
         for i in range(0, len(rows), per_call):
             part, start = rows[i:i + per_call], origins[i:i + per_call]
@@ -516,7 +512,8 @@ class BatchRenderer:
             extents = (boxes[:, 1::2] - boxes[:, 0::2]).max(0)
             at = [boxes[:, 2 * axis:2 * axis + 1] + np.arange(extents[axis]) for axis in range(3)]
             padding = [at[axis] >= boxes[:, 2 * axis + 1:2 * axis + 2] for axis in range(3)]
-            q, positions = self._coordinates(_Rows.of(chunk), at, padding, canvas.planes)
+            q, positions = self._coordinates(_Rows.of(chunk, self._axes), at, padding,
+                                                canvas.planes)
             self._deposit(canvas, self._batched(chunk), q, positions, world)
 
     def _evaluate_culled(self, groups: list[list[_Object]], canvas: _Canvas,
@@ -530,25 +527,26 @@ class BatchRenderer:
             for chunk in self._chunks(members, lambda o: _extents(o.box), limit):
                 boxes = np.array([obj.box for obj in chunk])
                 first, counts, at, padding = self._probes(boxes)
-                q = self._coordinates(_Rows.of(chunk), at, None)
+                table = _Rows.of(chunk, self._axes)
+                q = self._coordinates(table, at, None)
                 margins = [self._margin(obj, obj.sdf.lipschitz, obj.dip) for obj in chunk]
                 survive.append(self._survivors(self._batched(chunk)(q), margins, padding))
                 chunks.append(chunk)
-                probes.append((boxes, first))
+                probes.append((boxes, first, table))
         if not chunks:
             return
-        for chunk, (boxes, first), mask, kept in zip(chunks, probes, survive,
-                                                     self._kept(survive), strict=True):
-            rows, *blocks = self._unravel(kept, tuple(mask.shape))
+        for chunk, (boxes, first, table), mask, kept in zip(chunks, probes, survive,
+                                                            self._kept(survive), strict=True):
+            rows, *blocks = torch.unravel_index(kept, tuple(mask.shape))
             origins = torch.stack(blocks, 1).mul_(CULL_BLOCK).add_(
                 self._upload(first, torch.int64).index_select(0, rows))
-            self._culled_blocks(chunk, boxes, rows, origins, canvas, world)
+            self._culled_blocks(chunk, table, boxes, rows, origins, canvas, world)
 
-    def _culled_blocks(self, chunk: list[_Object], boxes: np.ndarray, rows: torch.Tensor,
-                       origins: torch.Tensor, canvas: _Canvas, world: torch.Tensor) -> None:
+    def _culled_blocks(self, chunk: list[_Object], table: _Rows, boxes: np.ndarray,
+                       rows: torch.Tensor, origins: torch.Tensor, canvas: _Canvas,
+                       world: torch.Tensor) -> None:
         """Evaluate the blocks at ``origins`` (z, y, x), block ``i`` of object ``chunk[rows[i]]``
         whose box is ``boxes[rows[i]]``; voxels outside the box are padding."""
-        table = _Rows.of(chunk)
         per_call = max(1, self.max_points // CULL_BLOCK ** 3)
         for i in range(0, len(rows), per_call):
             part, start = rows[i:i + per_call], origins[i:i + per_call]

@@ -28,7 +28,8 @@ Threshold = Callable[[torch.Tensor | None, int, torch.Tensor], 'float | torch.Te
 BLOCK = 8
 VOXEL_CHUNK = 65536  # voxels evaluated per call at the last level (stays in cache)
 LIPSCHITZ_SAFETY = 1.05  # margin on node Lipschitz bounds; correctness never hinges on 1.0
-BOUND_SLACK = 1e-3  # block lower bounds are lowered by this plus 1e-4 |centre value| (float32)
+BOUND_SLACK = 1e-3  # block lower bounds are lowered by this plus RELATIVE_SLACK |centre value|
+RELATIVE_SLACK = 1e-4  # (both cover float32 rounding)
 
 
 class Bounded(Protocol):
@@ -297,7 +298,7 @@ class Domain:
         floor = fn.floor_near(centres, radius + BOUND_SLACK)  # the slack as a wider radius
         if floor is not None:
             lower = torch.maximum(lower, floor)
-        return exact, torch.sub(lower, exact.abs(), alpha=1e-4)
+        return exact, torch.sub(lower, exact.abs(), alpha=RELATIVE_SLACK)
 
     def block_floors(self, fn: Bounded) -> torch.Tensor:
         """A lower bound of ``fn`` over each block of ``BLOCK``³ voxels of the whole grid
