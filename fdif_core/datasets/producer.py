@@ -173,10 +173,6 @@ class SampleMaker:
         files.append((layout.stats_file(index), json_bytes(computed.stats)))
         return files
 
-    def make(self, index: int) -> list[tuple[str, bytes]]:
-        """Compute and encode sample ``index``."""
-        return self.encode(self.compute(index))
-
 
 def val_per_class(samples_per_class: int, n_splits: int) -> int:
     """Classification validation samples per class: ``ceil(spc / (n_splits - 1))`` (§12.4)."""
