@@ -481,7 +481,7 @@ def gpu_batch_size(grid: tuple[int, int, int]) -> int:
 
 def _batch_size(job: _Job) -> int:
     """Samples per task: :func:`gpu_batch_size` on a GPU, in every worker (smaller batches
-    cost more launches per sample: 353 at 64 paper samples, 667 at 32, 1184 at 16), else 1."""
+    cost more launches per sample: 348 at 64 paper samples, 667 at 32, 1184 at 16), else 1."""
     return gpu_batch_size(job.layout.grid) if job.device.startswith("cuda") else 1
 
 
