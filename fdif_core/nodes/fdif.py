@@ -153,17 +153,21 @@ class Extrude(SDF3):
         """
         if self.profile == "plain":
             return None
-        if self.profile == "cone":
-            values = self.cone_terms
-            rise, h, length, one = values if isinstance(a, float) else constants(self, a, *values)
-            return rise * (a + h) / length + one
-        values = self.neck_terms
-        rise, h, below_length, one, neck, above_length, s2 = \
-            values if isinstance(a, float) else constants(self, a, *values)
-        below = rise * (a + h) / below_length + one
-        above = rise * (a - neck) / above_length + s2
         if isinstance(a, float):
-            return below if a < neck else above
+            if self.profile == "cone":
+                rise, h, length, one = self.cone_terms
+                return rise * (a + h) / length + one
+            rise, h, below_length, one, neck, above_length, s2 = self.neck_terms
+            if a < neck:
+                return rise * (a + h) / below_length + one
+            return rise * (a - neck) / above_length + s2
+        # the same operations on tensors, in place after the first (products commute exactly)
+        if self.profile == "cone":
+            rise, h, length, one = constants(self, a, *self.cone_terms)
+            return torch.add(a, h).mul_(rise).div_(length).add_(one)
+        rise, h, below_length, one, neck, above_length, s2 = constants(self, a, *self.neck_terms)
+        below = torch.add(a, h).mul_(rise).div_(below_length).add_(one)
+        above = torch.sub(a, neck).mul_(rise).div_(above_length).add_(s2)
         return torch.where(a < neck, below, above)
 
     def _scale_at(self, a: float) -> float:
@@ -206,7 +210,7 @@ class Extrude(SDF3):
         s = self.scale(a)
         if s is None:
             return self.profile2d(x, y)
-        s = s.clamp_min(1e-6)
+        s = s.clamp_min_(1e-6)
         return s * self.profile2d(x / s, y / s)
 
     def _perp_bound(self, slope: float) -> float:
@@ -286,10 +290,12 @@ class Extrude(SDF3):
         if self.onioned:
             if self.onion_t is None:
                 raise RuntimeError("an onioned extrusion needs prepare(domain) before evaluation")
-            perp = torch.abs(perp) - constants(self, perp, self.onion_t)[0]
-        along = torch.abs(a) - constants(self, a, self.h)[0]
-        outside = torch.hypot(perp.clamp_min(0), along.clamp_min(0))
-        return outside + torch.maximum(perp, along).clamp_max_(0)
+            perp = torch.abs(perp).sub_(constants(self, perp, self.onion_t)[0])
+        along = torch.abs(a).sub_(constants(self, a, self.h)[0])
+        inner = torch.maximum(perp, along).clamp_max_(0)
+        # ``along`` is this call's own array (``perp`` may be a child's): clamped in place;
+        # ``outside + inner`` as an in-place sum, which commutes exactly
+        return torch.hypot(perp.clamp_min(0), along.clamp_min_(0)).add_(inner)
 
     def bounds(self, level: float) -> Bounds | None:
         if self.onion_t is None:  # an onion before prepare(domain)
