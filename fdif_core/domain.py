@@ -47,9 +47,9 @@ class Bounded(Protocol):
 
 @functools.cache
 def _child_offsets(size: int, device: torch.device) -> torch.Tensor:
-    """``(3, 8, 1)`` offsets (rows z, y, x) of the eight sub-blocks of ``size`` in a block."""
+    """``(3, 1, 8)`` offsets (rows z, y, x) of the eight sub-blocks of ``size`` in a block."""
     corners = torch.cartesian_prod(*[torch.tensor([0, size], device=device)] * 3)
-    return corners.T.contiguous().view(3, 8, 1)
+    return corners.T.contiguous().view(3, 1, 8)
 
 
 def flat_nonzero(mask: torch.Tensor) -> torch.Tensor:
@@ -386,7 +386,7 @@ class Domain:
             if size == 2:
                 return self._voxels(origins, box, fn, threshold, offset)
             size //= 2
-            origins = (origins.view(3, 1, -1) + _child_offsets(size, self.device)).view(3, -1)
+            origins = (origins.view(3, -1, 1) + _child_offsets(size, self.device)).view(3, -1)
             if end is not None:  # sub-blocks starting past the grid hold no voxel
                 origins = origins.index_select(1, flat_nonzero((origins < end).all(0)))
 
