@@ -276,13 +276,18 @@ class Star(SDF2):
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         two_alpha, alpha, ux, uy, ex, ey, zero, cap = constants(
             self, x, self.two_alpha, self.alpha, self.ux, self.uy, self.ex, self.ey, 0.0, self.cap)
+        # phi = ang - 2 alpha floor(ang / 2 alpha) - alpha; qx = length cos(phi) - ux;
+        # qy = length |sin(phi)| - uy; k = clamp(-(qx ex + qy ey), 0, cap); q += k e;
+        # f = sign(qx) |q|. Every array past ``length`` has the points' full shape, so the
+        # steps run in place in three arrays (products commute exactly).
         px = torch.abs(x)
         length = torch.hypot(px, y)
-        ang = torch.atan2(px, y)
-        phi = ang - two_alpha * torch.floor(ang / two_alpha) - alpha
-        qx = length * torch.cos(phi) - ux
-        qy = length * torch.abs(torch.sin(phi)) - uy
-        k = (qx * ex).add_(qy * ey).neg_().clamp_(zero, cap)
-        qx = qx.add_(k * ex)
-        qy = qy.add_(k * ey)
-        return torch.sign(qx) * torch.hypot(qx, qy)
+        phi = torch.atan2(px, y)
+        spare = torch.div(phi, two_alpha).floor_().mul_(two_alpha)
+        phi.sub_(spare).sub_(alpha)
+        qx = torch.cos(phi).mul_(length).sub_(ux)
+        qy = phi.sin_().abs_().mul_(length).sub_(uy)
+        k = torch.mul(qx, ex).add_(torch.mul(qy, ey, out=spare)).neg_().clamp_(zero, cap)
+        qx.add_(torch.mul(k, ex, out=spare))
+        qy.add_(torch.mul(k, ey, out=spare))
+        return torch.hypot(qx, qy, out=k).mul_(qx.sign_())
