@@ -26,6 +26,7 @@ IndexBox = tuple[int, int, int, int, int, int]  # z0, z1, y0, y1, x0, x1 (half-o
 # threshold(origins or None, block size, values) -> a number or one per block / voxel
 Threshold = Callable[[torch.Tensor | None, int, torch.Tensor], 'float | torch.Tensor']
 BLOCK = 8
+BLOCK_SIZES = tuple(BLOCK >> k for k in range(BLOCK.bit_length() - 1))  # 8, 4, 2: the descent
 VOXEL_CHUNK = 65536  # voxels evaluated per call at the last level (stays in cache)
 LIPSCHITZ_SAFETY = 1.05  # margin on node Lipschitz bounds; correctness never hinges on 1.0
 BOUND_SLACK = 1e-3  # block lower bounds are lowered by this plus RELATIVE_SLACK |centre value|
@@ -243,24 +244,20 @@ class Domain:
         return tuple(out)
 
     @cached_property
-    def _centre_map(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Float64 ``(B, b, B 1 / 2)``: voxel indices ``o`` (z, y, x) lie at local points
-        ``B o + b``, and blocks of ``size`` at ``o`` are centred ``(size - 1) B 1 / 2`` further."""
+    def _centre_affines(self) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+        """Float64 ``B`` and, per block size ``s`` of the descent, ``c_s``: voxel indices ``o``
+        (z, y, x) lie at local points ``B o + b``, and blocks of ``s`` voxels at ``o`` are
+        centred at ``B o + c_s`` with ``c_s = b + (s - 1) B 1 / 2``. Made in numpy and copied
+        in one tensor per domain."""
         zyx_to_local = self.A[:, ::-1] * np.asarray(self.grid.step)  # columns in grid-axis order
         starts = [self.grid.start[axis] - float(self.t[2 - axis]) for axis in range(3)]
-        table = np.column_stack([zyx_to_local, self.A[:, ::-1] @ np.asarray(starts),
-                                 zyx_to_local.sum(axis=1) / 2])
-        table = torch.tensor(table, dtype=torch.float64, device=self.device)
-        return table[:, :3].contiguous(), table[:, 3:4], table[:, 4:5]
-
-    def _centre_affine(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(B, c)``: blocks of ``size`` at ``o`` are centred at ``B o + c`` (made once per
-        size)."""
-        made = self.__dict__.setdefault("_affines", {})
-        if size not in made:
-            matrix, start, half_diagonal = self._centre_map
-            made[size] = matrix, torch.add(start, half_diagonal, alpha=size - 1)
-        return made[size]
+        first = self.A[:, ::-1] @ np.asarray(starts)
+        half_diagonal = zyx_to_local.sum(axis=1) / 2
+        centres = [first + (size - 1) * half_diagonal for size in BLOCK_SIZES]
+        table = torch.tensor(np.column_stack([zyx_to_local, *centres]), dtype=torch.float64,
+                             device=self.device)
+        return table[:, :3].contiguous(), {size: table[:, 3 + i:4 + i]
+                                           for i, size in enumerate(BLOCK_SIZES)}
 
     def _block_centres(self, origins: torch.Tensor, size: int) -> Vec3:
         """Local coordinates (float32) of the centres of blocks of ``size`` voxels at ``origins``
@@ -269,7 +266,8 @@ class Domain:
         They only feed bounds, which carry a slack far above the rounding here, so one float64
         matrix product serves instead of :func:`apply_linear`'s element-wise sums.
         """
-        matrix, centre = self._centre_affine(size)
+        matrix, centres = self._centre_affines
+        centre = centres[size]
         return tuple(torch.addmm(centre, matrix, origins.to(torch.float64))
                      .to(torch.float32).unbind(0))
 
