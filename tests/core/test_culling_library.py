@@ -123,14 +123,14 @@ def test_block_voxels_are_the_full_grid_coordinates_on_odd_grids():
     inside get bitwise the coordinates of a full-grid evaluation."""
     from scipy.spatial.transform import Rotation
 
-    from fdif_core.domain import Domain, _child_offsets
+    from fdif_core.domain import Domain, split_blocks
 
     grid = Grid.reference((33, 17, 9))
     domain = Domain(grid, Rotation.from_euler("xyz", [0.3, -1.1, 2.0]).as_matrix() * 1.2,
                     np.array([1.5, -2.0, 0.25]))
     origins = domain._block_origins(domain.full_box)
     for size in (4, 2):  # the 2-blocks of every 8-block
-        origins = (origins.view(3, 1, -1) + _child_offsets(size, origins.device)).view(3, -1)
+        origins = split_blocks(origins, size)
     assert int(origins.max()) >= 33 - 1  # some blocks reach past the grid
     q = domain._block_voxels(origins)
     full = domain.local()
@@ -142,6 +142,19 @@ def test_block_voxels_are_the_full_grid_coordinates_on_odd_grids():
             got = q[axis][dz, dy, dx][inside]
             want = full[axis].expand(33, 17, 9)[z[inside], y[inside], x[inside]]
             assert torch.equal(got, want), (k, axis)
+
+def test_split_blocks_keeps_the_sub_blocks_of_a_block_together():
+    from fdif_core.domain import split_blocks
+
+    origins = torch.tensor([[0, 8], [0, 16], [8, 0]])  # two 8-blocks, rows z, y, x
+    children = split_blocks(origins, 4)
+    assert children.shape == (3, 16)
+    for block in range(2):
+        got = {tuple(c) for c in children[:, 8 * block:8 * block + 8].T.tolist()}
+        want = {(int(origins[0, block]) + dz, int(origins[1, block]) + dy,
+                 int(origins[2, block]) + dx) for dz in (0, 4) for dy in (0, 4) for dx in (0, 4)}
+        assert got == want
+
 
 
 def test_flat_nonzero_finds_every_true_entry_in_order():
