@@ -279,11 +279,20 @@ class Domain:
                      .to(torch.float32).unbind(0))
 
     @cached_property
-    def _voxel_diagonal(self) -> float:
-        return math.sqrt(sum(s * s for s in self.grid.step))
+    def _half_diagonal(self) -> float:
+        """Largest local distance from a voxel to the far corners of a 2-voxel step: the
+        voxels of a block of ``size`` lie within ``(size - 1)`` times this of its centre.
+
+        They span a parallelepiped in local coordinates, whose farthest point from the centre
+        is a vertex; this is at most ``stretch`` times the world half-diagonal, and less when
+        the placement stretches unevenly."""
+        matrix = self.A[:, ::-1] * np.asarray(self.grid.step)  # columns in grid-axis order
+        signs = np.array([[a, b, c] for a in (1, -1) for b in (1, -1) for c in (1, -1)])
+        return 0.5 * float(np.sqrt(((matrix @ signs.T) ** 2).sum(axis=0)).max())
 
     def _radius(self, size: int) -> float:
-        return 0.5 * (size - 1) * self._voxel_diagonal
+        """Local radius of a block of ``size`` voxels about its centre."""
+        return (size - 1) * self._half_diagonal
 
     def _block_bounds(self, fn: Bounded, origins: torch.Tensor,
                       size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -293,7 +302,7 @@ class Domain:
         float32 slack."""
         centres = self._block_centres(origins, size)
         exact = fn(centres).expand(origins.shape[1])
-        radius = self.stretch * self._radius(size)
+        radius = self._radius(size)
         reach = LIPSCHITZ_SAFETY * radius
         lipschitz = fn.lipschitz_near(centres, radius)
         if isinstance(lipschitz, torch.Tensor):

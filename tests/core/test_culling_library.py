@@ -166,3 +166,24 @@ def test_flat_nonzero_finds_every_true_entry_in_order():
             mask = torch.rand(shape, generator=gen) < density
             expected = mask.reshape(-1).nonzero().squeeze(1)
             assert torch.equal(flat_nonzero(mask), expected), (shape, density)
+
+
+def test_block_radius_is_the_farthest_voxel_of_the_block():
+    """The local radius of a block is attained at a corner voxel and is at most the stretch
+    times the world radius (less when the placement stretches unevenly)."""
+    from scipy.spatial.transform import Rotation
+
+    from fdif_core.domain import Domain
+
+    grid = Grid.reference((16, 16, 16))
+    shear = np.array([[1.0, 0.09, -0.08], [0.09, 1.0, 0.07], [-0.08, 0.07, 1.0]])
+    A = np.linalg.inv(shear) @ Rotation.from_euler("xyz", [0.4, 1.2, -2.1]).as_matrix().T  # noqa: N806
+    domain = Domain(grid, A, np.zeros(3))
+    full = torch.stack([c.expand(16, 16, 16) for c in domain.local()]).double()
+    for size in (2, 4, 8):
+        block = full[:, :size, :size, :size].reshape(3, -1)
+        centre = block.mean(dim=1, keepdim=True)
+        farthest = float((block - centre).norm(dim=0).max())
+        world = 0.5 * (size - 1) * math.sqrt(sum(s * s for s in grid.step))
+        assert abs(domain._radius(size) - farthest) < 1e-5 * size
+        assert domain._radius(size) <= domain.stretch * world + 1e-12
