@@ -53,6 +53,14 @@ def _child_offsets(size: int, device: torch.device) -> torch.Tensor:
     return corners.T.contiguous().view(3, 1, 8)
 
 
+@functools.cache
+def _block_grid(shape: tuple[int, int, int], device: torch.device) -> torch.Tensor:
+    """``(3, nz, ny, nx)`` origins (rows z, y, x) of the ``BLOCK``³ blocks covering a grid of
+    ``shape``, from its origin."""
+    axes = [torch.arange(0, n, BLOCK, device=device) for n in shape]
+    return torch.stack(torch.meshgrid(*axes, indexing="ij"))
+
+
 def split_blocks(origins: torch.Tensor, size: int) -> torch.Tensor:
     """``(3, 8 M)`` origins of the eight sub-blocks of ``size`` of each block at ``origins``
     (``(3, M)``, rows z, y, x), block by block: sub-blocks of a block are adjacent, so the
@@ -325,11 +333,11 @@ class Domain:
 
     def _block_origins(self, box: IndexBox) -> torch.Tensor:
         """``(3, M)`` origins (rows z, y, x; x fastest) of the grid-aligned ``BLOCK``³ blocks
-        covering ``box``."""
+        covering ``box``: a slice of the grid's table (one copy instead of building it)."""
         z0, z1, y0, y1, x0, x1 = box
-        axes = [torch.arange(lo - lo % BLOCK, hi, BLOCK, device=self.device)
-                for lo, hi in ((z0, z1), (y0, y1), (x0, x1))]
-        return torch.stack(torch.meshgrid(*axes, indexing="ij")).view(3, -1)
+        table = _block_grid(self.grid.shape, self.device)
+        return table[:, z0 // BLOCK:-(-z1 // BLOCK), y0 // BLOCK:-(-y1 // BLOCK),
+                     x0 // BLOCK:-(-x1 // BLOCK)].reshape(3, -1)
 
     def _voxels(self, origins: torch.Tensor, box: IndexBox, fn: Callable[[Vec3], torch.Tensor],
                 threshold: Threshold, offset: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
