@@ -264,7 +264,7 @@ class Domain:
         (z, y, x) lie at local points ``B o + b``, and blocks of ``s`` voxels at ``o`` are
         centred at ``B o + c_s`` with ``c_s = b + (s - 1) B 1 / 2``. Made in numpy and copied
         in one tensor per domain."""
-        zyx_to_local = self.A[:, ::-1] * np.asarray(self.grid.step)  # columns in grid-axis order
+        zyx_to_local = self._zyx_to_local
         starts = [self.grid.start[axis] - float(self.t[2 - axis]) for axis in range(3)]
         first = self.A[:, ::-1] @ np.asarray(starts)
         half_diagonal = zyx_to_local.sum(axis=1) / 2
@@ -287,20 +287,25 @@ class Domain:
                      .to(torch.float32).unbind(0))
 
     @cached_property
-    def _half_diagonal(self) -> float:
-        """Largest local distance from a voxel to the far corners of a 2-voxel step: the
-        voxels of a block of ``size`` lie within ``(size - 1)`` times this of its centre.
+    def _zyx_to_local(self) -> np.ndarray:
+        """``B``: a step of one voxel along grid axis z, y or x (columns) in local coordinates."""
+        return self.A[:, ::-1] * np.asarray(self.grid.step)
 
-        They span a parallelepiped in local coordinates, whose farthest point from the centre
-        is a vertex; this is at most ``stretch`` times the world half-diagonal, and less when
-        the placement stretches unevenly."""
-        matrix = self.A[:, ::-1] * np.asarray(self.grid.step)  # columns in grid-axis order
+    @cached_property
+    def _corner_reach(self) -> float:
+        """Local distance from a block's centre to its farthest voxel, per voxel of edge.
+
+        A block's voxels span a parallelepiped in local coordinates, whose farthest point
+        from the centre is a vertex, ``B s / 2`` for a sign vector ``s``; this is at most
+        ``stretch`` times the world half-diagonal, and less when the placement stretches
+        unevenly."""
         signs = np.array([[a, b, c] for a in (1, -1) for b in (1, -1) for c in (1, -1)])
-        return 0.5 * float(np.sqrt(((matrix @ signs.T) ** 2).sum(axis=0)).max())
+        corners = self._zyx_to_local @ signs.T
+        return 0.5 * float(np.sqrt((corners * corners).sum(axis=0)).max())
 
     def _radius(self, size: int) -> float:
         """Local radius of a block of ``size`` voxels about its centre."""
-        return (size - 1) * self._half_diagonal
+        return (size - 1) * self._corner_reach
 
     def _block_bounds(self, fn: Bounded, origins: torch.Tensor,
                       size: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -143,6 +143,7 @@ def test_block_voxels_are_the_full_grid_coordinates_on_odd_grids():
             want = full[axis].expand(33, 17, 9)[z[inside], y[inside], x[inside]]
             assert torch.equal(got, want), (k, axis)
 
+
 def test_split_blocks_keeps_the_sub_blocks_of_a_block_together():
     from fdif_core.domain import split_blocks
 
@@ -154,7 +155,6 @@ def test_split_blocks_keeps_the_sub_blocks_of_a_block_together():
         want = {(int(origins[0, block]) + dz, int(origins[1, block]) + dy,
                  int(origins[2, block]) + dx) for dz in (0, 4) for dy in (0, 4) for dx in (0, 4)}
         assert got == want
-
 
 
 def test_flat_nonzero_finds_every_true_entry_in_order():
