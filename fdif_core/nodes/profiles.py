@@ -8,6 +8,7 @@ import random
 import numpy as np
 import torch
 
+from fdif_core import native
 from fdif_core.nodes.base import SDF2, constants
 from fdif_core.nodes.registry import ParamSpec, register_node
 
@@ -114,13 +115,16 @@ class SectorPolygon(SDF2):
         # on IEEE sign bits: (y - a.y) and (y - b.y) differ in sign exactly when
         # min(a.y, b.y) <= y < max(a.y, b.y), and the side of the edge is a cross product's sign.
         # Small batches take every edge in one (edges, points) pass, so the cost per call is a
-        # few tensor operations; large ones go edge by edge to stay in cache. Both do the same
-        # arithmetic, so they give bitwise the same values.
+        # few tensor operations; large ones go edge by edge to stay in cache. On the CPU in
+        # float32 the native kernel does the edge loop (fdif_core/native). All three do the
+        # same arithmetic, so they give bitwise the same values.
         if x.shape != y.shape:
             x, y = torch.broadcast_tensors(x, y)
         table = self._edge_table(x)
         if table.row is None:  # per-object columns broadcast against the points' shape
             return _all_edges(table, x.unsqueeze(0), y.unsqueeze(0))
+        if table.native is not None:
+            return _native(table, x, y)
         if x.numel() * len(self.vertices) <= ALL_EDGES_BATCH:
             return _all_edges(table, x.reshape(1, -1), y.reshape(1, -1)).view(x.shape)
         return _edge_by_edge(table, x, y)
@@ -165,6 +169,9 @@ class _EdgeTable:
         # all-ones for sloped edges, zeros for horizontal ones (they never count)
         self.crossing_mask = None if all(self.sloped) else torch.tensor(
             [-1 if s else 0 for s in self.sloped], dtype=self.bits, device=device).view(-1, 1)
+        # the native kernel's (E, 8) rows and sloped flags, where it serves this dtype and device
+        self.native = (torch.tensor(rows, dtype=dtype), torch.tensor(self.sloped, dtype=torch.int32)) \
+            if native.available(dtype, device) else None
 
     @classmethod
     def per_point(cls, polygons: list[tuple[list[list[float]], list[bool]]],
@@ -181,7 +188,7 @@ class _EdgeTable:
         table.shift = torch.full((), torch.iinfo(table.bits).bits - 1, dtype=table.bits,
                                  device=columns.device)  # filled there: no copy to wait for
         table.col = dict(zip(EDGE_KEYS, columns.unbind(0), strict=True))
-        table.row = None
+        table.row = table.native = None
         sloped = np.array([s for _, s in polygons], dtype=np.float64)
         table.crossing_mask = None if sloped.all() else \
             gather(sloped).to(table.bits).neg_()  # -1 (all ones) where sloped
@@ -205,6 +212,13 @@ def _all_edges(table: _EdgeTable, x: torch.Tensor, y: torch.Tensor) -> torch.Ten
     # the count of crossings, its lowest bit moved to the sign bit: odd means inside
     odd = crossing.bitwise_right_shift_(table.shift).sum(0, dtype=bits)
     return dist.view(bits).bitwise_or_(odd.bitwise_left_shift_(table.shift)).view(x.dtype)
+
+
+def _native(table: _EdgeTable, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """:func:`_edge_by_edge` by the native kernel, which does its arithmetic up to the square
+    root; the root and the sign stay torch's (torch's float32 root is not correctly rounded)."""
+    best, sign = native.polygon(x, y, *table.native)
+    return best.add_(1e-12).sqrt_().view(table.bits).bitwise_or_(sign).view(x.dtype)
 
 
 def _edge_by_edge(table: _EdgeTable, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

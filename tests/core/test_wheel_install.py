@@ -27,6 +27,7 @@ def test_bundle_in_fresh_wheel_venv_gives_the_same_bytes(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert sum(n.endswith(".toml") and "/shapes/fdif/" in n for n in names) == 109
     assert any(n.endswith("share/fdif-studio/presets/paper.toml") for n in names)
+    assert "fdif_core/native/kernels.c" in names
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)

@@ -1,0 +1,172 @@
+"""The native CPU kernels give bitwise the torch kernels' values, build once per machine, and
+leave the torch kernels in charge (with a warning) when no compiler is found."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from fdif_core import native
+from fdif_core.compose import Composer
+from fdif_core.domain import Domain, split_blocks
+from fdif_core.grid import Grid
+from fdif_core.nodes.profiles import SectorPolygon, _all_edges, _edge_by_edge, _EdgeTable
+from fdif_core.presets import load_preset
+
+needs_native = pytest.mark.skipif(os.environ.get(native.SWITCH) == "0",
+                                  reason="native kernels switched off")
+
+
+def _polygons() -> list[SectorPolygon]:
+    random = [SectorPolygon(n, 4.0, 15.0, seed) for n, seed in [(3, 5), (5, 1), (7, 3), (9, 7),
+                                                                (16, 2)]]
+    # horizontal edges (which never count crossings) and vertices on integer points
+    stepped = SectorPolygon.from_vertices([(0, 0), (5, 0), (5, 3), (2, 3), (0, 6), (-4, 6)])
+    return [*random, stepped]
+
+
+@needs_native
+def test_the_native_kernels_build_here():
+    """CI installs a C compiler: a silent fall-back would hide a ×1.2 slowdown."""
+    assert native.library() is not None
+
+
+@needs_native
+@pytest.mark.parametrize("count", [1, 255, 256, 257, 9000, 70001])
+def test_native_polygon_is_bitwise_the_torch_polygon(count):
+    g = torch.Generator().manual_seed(count)
+    for polygon in _polygons():
+        pts = (torch.rand(count, 2, generator=g) * 2 - 1) * 18
+        heights = torch.tensor([vy for _, vy in polygon.vertices])  # the half-open band rule
+        pts[:min(count, 4 * len(heights)), 1] = heights.repeat(4)[:count]
+        pts[-(count // 3):] = pts[-(count // 3):].round()  # points on vertices and edges
+        x, y = pts[:, 0], pts[:, 1]  # strided views: the kernel copies them
+        table = _EdgeTable(polygon.vertices, torch.float32, torch.device("cpu"))
+        assert table.native is not None
+        got = polygon(x, y).view(torch.int32)
+        assert torch.equal(got, _edge_by_edge(table, x, y).view(torch.int32))
+        assert torch.equal(got, _all_edges(table, x.view(1, -1), y.view(1, -1)).view(torch.int32)
+                           .view(-1))
+
+
+@needs_native
+def test_native_polygon_broadcasts_like_torch():
+    polygon = SectorPolygon(6, 4.0, 15.0, 9)
+    x = torch.linspace(-16, 16, 41).view(1, -1)
+    y = torch.linspace(-16, 16, 37).view(-1, 1)
+    got = polygon(x, y)
+    assert got.shape == (37, 41)
+    table = _EdgeTable(polygon.vertices, torch.float32, torch.device("cpu"))
+    xx, yy = torch.broadcast_tensors(x, y)
+    assert torch.equal(got.view(torch.int32), _edge_by_edge(table, xx, yy).view(torch.int32))
+
+
+def _ragged_domain() -> tuple[Domain, torch.Tensor]:
+    """A rotated, sheared domain on a grid that is not whole blocks, and the origins of every
+    2-block of the 8-blocks covering it (some reach past its far faces)."""
+    from scipy.spatial.transform import Rotation
+
+    grid = Grid.reference((37, 29, 19))
+    shear = np.array([[1.0, 0.3, 0.0], [0.0, 0.8, 0.0], [0.0, 0.0, 1.3]])
+    domain = Domain(grid, Rotation.from_euler("xyz", [0.3, -1.1, 2.0]).as_matrix() @ shear,
+                    np.array([1.5, -2.0, 0.25]))
+    origins = domain._block_origins(domain.full_box)
+    for size in (4, 2):
+        origins = split_blocks(origins, size)
+    return domain, origins
+
+
+@needs_native
+def test_native_block_voxels_are_bitwise_the_torch_ones():
+    domain, origins = _ragged_domain()
+    got = native.block_voxels(domain._pair_tables, origins[:, 5:])  # a strided slice too
+    for a, b in zip(got, domain._block_voxels(origins[:, 5:]), strict=True):
+        assert torch.equal(a.view(torch.int32), b.view(torch.int32))
+
+
+@needs_native
+@pytest.mark.parametrize("with_offset", [False, True])
+def test_native_voxel_pass_is_the_torch_voxel_pass(with_offset):
+    """Flat positions and values of the kept voxels, in order: past the box, past the grid
+    (the offset then reads the grid's last voxel) and with a float64 threshold (compared in
+    float32, as torch compares a float32 tensor with a number)."""
+    domain, origins = _ragged_domain()
+    polygon = SectorPolygon(7, 8.0, 16.0, 4)
+
+    def fn(q):
+        return torch.maximum(polygon(q[0], q[1]), q[2].abs() - 12.0)
+
+    offset = torch.randn(37 * 29 * 19, generator=torch.Generator().manual_seed(1)) \
+        if with_offset else None
+    box = (3, 37, 2, 25, 0, 19)
+
+    def passes(fast: bool, threshold: float):
+        domain.__dict__["_native"] = fast
+        return domain._voxels(origins, box, fn, lambda *_: threshold, offset)
+
+    # 0.1 is not a float32 number; the second threshold is a value some voxel takes
+    for threshold in (0.1, float(passes(False, 0.1)[1].median())):
+        (flat, values), (want_flat, want_values) = passes(True, threshold), passes(False, threshold)
+        assert 2000 < len(flat) < 37 * 29 * 19 / 2
+        assert torch.equal(flat, want_flat)
+        assert torch.equal(values.view(torch.int32), want_values.view(torch.int32))
+
+
+@needs_native
+def test_native_block_centres_are_the_float64_affine_map():
+    domain, origins = _ragged_domain()
+    for size in (8, 4, 2):
+        got = torch.stack(native.block_centres(domain._centre_affines[size], origins))
+        affine = domain._centre_affines[size]
+        want = affine[:, 3:] + affine[:, :3] @ origins.double()
+        assert torch.allclose(got.double(), want, rtol=1e-7, atol=1e-6)
+
+
+@needs_native
+def test_paper_samples_are_bitwise_the_same_without_native_kernels(monkeypatch):
+    composer = Composer(load_preset("paper"))
+    with_native = [composer.sample(7, i) for i in range(2)]
+    monkeypatch.setenv(native.SWITCH, "0")
+    native.library.cache_clear()
+    try:
+        assert native.library() is None
+        without = [composer.sample(7, i) for i in range(2)]
+    finally:
+        monkeypatch.delenv(native.SWITCH)
+        native.library.cache_clear()
+    for a, b in zip(with_native, without, strict=True):
+        assert np.array_equal(a.image, b.image)
+        assert np.array_equal(a.label, b.label)
+
+
+@needs_native
+def test_a_build_is_made_once_and_reused(tmp_path):
+    first = native.build(directory=tmp_path)
+    stamp = first.stat().st_mtime_ns
+    assert native.build(directory=tmp_path) == first
+    assert first.stat().st_mtime_ns == stamp
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary file left
+
+
+def test_a_missing_compiler_is_named():
+    with pytest.raises(native.NativeBuildError, match="no-such-cc"):
+        native.build(compiler="no-such-cc")
+
+
+def test_without_a_compiler_the_torch_kernels_run_with_a_warning(monkeypatch, tmp_path):
+    monkeypatch.setenv("CC", "no-such-cc")
+    monkeypatch.setenv("FDIF_CACHE_DIR", str(tmp_path))
+    native.library.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="no-such-cc"):
+            assert native.library() is None
+        polygon = SectorPolygon(5, 4.0, 15.0, 1)
+        x = torch.linspace(-16, 16, 101)
+        table = _EdgeTable(polygon.vertices, torch.float32, torch.device("cpu"))
+        assert table.native is None
+        assert torch.equal(polygon(x, x), _edge_by_edge(table, x, x))
+    finally:
+        native.library.cache_clear()
