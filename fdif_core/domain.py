@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from fdif_core import native
 from fdif_core.grid import Grid
 from fdif_core.linalg3 import inverse3, spectral_norm3
 from fdif_core.nodes.base import Vec3, apply_linear
@@ -259,32 +260,37 @@ class Domain:
         return tuple(out)
 
     @cached_property
-    def _centre_affines(self) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
-        """Float64 ``B`` and, per block size ``s`` of the descent, ``c_s``: voxel indices ``o``
-        (z, y, x) lie at local points ``B o + b``, and blocks of ``s`` voxels at ``o`` are
-        centred at ``B o + c_s`` with ``c_s = b + (s - 1) B 1 / 2``. Made in numpy and copied
-        in one tensor per domain."""
+    def _centre_affines(self) -> dict[int, torch.Tensor]:
+        """Per block size ``s`` of the descent, the float64 ``(3, 4)`` matrix ``[B | c_s]``:
+        voxel indices ``o`` (z, y, x) lie at local points ``B o + b``, and blocks of ``s``
+        voxels at ``o`` are centred at ``B o + c_s`` with ``c_s = b + (s - 1) B 1 / 2``. Made
+        in numpy and copied in one tensor per domain."""
         zyx_to_local = self._zyx_to_local
         starts = [self.grid.start[axis] - float(self.t[2 - axis]) for axis in range(3)]
         first = self.A[:, ::-1] @ np.asarray(starts)
         half_diagonal = zyx_to_local.sum(axis=1) / 2
-        centres = [first + (size - 1) * half_diagonal for size in BLOCK_SIZES]
-        table = torch.tensor(np.column_stack([zyx_to_local, *centres]), dtype=torch.float64,
-                             device=self.device)
-        return table[:, :3].contiguous(), {size: table[:, 3 + i:4 + i]
-                                           for i, size in enumerate(BLOCK_SIZES)}
+        table = np.stack([np.column_stack([zyx_to_local, first + (size - 1) * half_diagonal])
+                          for size in BLOCK_SIZES])
+        return dict(zip(BLOCK_SIZES, torch.tensor(table, dtype=torch.float64, device=self.device)
+                        .unbind(0), strict=True))
 
     def _block_centres(self, origins: torch.Tensor, size: int) -> Vec3:
         """Local coordinates (float32) of the centres of blocks of ``size`` voxels at ``origins``
         (``(3, M)``, rows z, y, x).
 
         They only feed bounds, which carry a slack far above the rounding here, so one float64
-        matrix product serves instead of :func:`apply_linear`'s element-wise sums.
+        affine map serves instead of :func:`apply_linear`'s element-wise sums.
         """
-        matrix, centres = self._centre_affines
-        centre = centres[size]
-        return tuple(torch.addmm(centre, matrix, origins.to(torch.float64))
+        affine = self._centre_affines[size]
+        if self._native:
+            return native.block_centres(affine, origins)
+        return tuple(torch.addmm(affine[:, 3:], affine[:, :3], origins.to(torch.float64))
                      .to(torch.float32).unbind(0))
+
+    @cached_property
+    def _native(self) -> bool:
+        """Whether native kernels serve this domain's float32 coordinates."""
+        return native.available(torch.float32, self.device)
 
     @cached_property
     def _zyx_to_local(self) -> np.ndarray:
@@ -367,7 +373,18 @@ class Domain:
         flats, values = [], []
         for chunk in origins.split(VOXEL_CHUNK // 8, dim=1):
             m = chunk.shape[1]
-            f = fn(self._block_voxels(chunk)).expand(2, 2, 2, m).reshape(-1)
+            if self._native:  # the same steps, in native code
+                f = fn(native.block_voxels(self._pair_tables, chunk)).expand(2, 2, 2, m).reshape(-1)
+                if f.dtype == torch.float32 and (offset is None or offset.dtype == torch.float32):
+                    if offset is not None:
+                        f = native.add_at_voxels(f, chunk, self.grid.shape, offset)
+                    flat, kept = native.keep_voxels(f, chunk, self.grid.shape,
+                                                    float(threshold(None, 1, f)), box)
+                    flats.append(flat)
+                    values.append(kept)
+                    continue
+            else:
+                f = fn(self._block_voxels(chunk)).expand(2, 2, 2, m).reshape(-1)
             flat = (child + linear_index(chunk, self.grid.shape)).view(-1)
             if offset is not None:  # voxels of blocks past the grid's end read its last one
                 f = f + offset.index_select(0, flat.clamp_max(d * h * w - 1) if ragged else flat)
