@@ -425,6 +425,14 @@ class Domain:
         end = _ragged_end(self.grid.shape, self.device)
         while True:
             exact, lower = self._block_bounds(fn, origins, size)
+            if self._native and lower.dtype == torch.float32:  # the same steps, in native code
+                child = size // 2 if size > 2 else 0
+                origins = native.select_blocks(lower, threshold(origins, size, exact), origins,
+                                               child, None if end is None else self.grid.shape)
+                if not child:
+                    return self._voxels(origins, box, fn, threshold, offset)
+                size = child
+                continue
             keep = flat_nonzero(lower <= threshold(origins, size, exact))
             origins = origins.index_select(1, keep)
             if size == 2:

@@ -116,6 +116,8 @@ def library() -> ctypes.CDLL | None:
         "fdif_keep_voxels_f32": (size, [pointer, pointer, size, size, size, size,
                                         ctypes.c_float, pointer, pointer, pointer, pointer]),
         "fdif_block_centres_f32": (None, [pointer, pointer, size, size, pointer]),
+        "fdif_select_blocks": (size, [pointer, pointer, size, pointer, size, size, size, pointer,
+                                      pointer, size]),
     }
     for name, (result, arguments) in signatures.items():
         function = getattr(lib, name)
@@ -216,3 +218,23 @@ def block_centres(affine: torch.Tensor, origins: torch.Tensor) -> tuple[torch.Te
     out = torch.empty((3, m))
     library().fdif_block_centres_f32(affine.data_ptr(), pointer, stride, m, out.data_ptr())
     return tuple(out.unbind(0))
+
+
+def select_blocks(lower: torch.Tensor, threshold: float | torch.Tensor, origins: torch.Tensor,
+                  child: int, end: tuple[int, int, int] | None) -> torch.Tensor:
+    """Origins ``(3, n)`` of the blocks with ``lower <= threshold`` (float32, per block or one
+    number, compared in float32 as torch compares), in order; with ``child`` > 0 their eight
+    sub-blocks of ``child`` voxels each (:func:`~fdif_core.domain.split_blocks`' order),
+    without those that start at or past ``end`` (z, y, x) when given."""
+    origins, pointer, stride, m = _rows(origins)
+    lower = lower.contiguous()
+    if isinstance(threshold, torch.Tensor) and threshold.numel() > 1:
+        thresholds, step = threshold.to(torch.float32).contiguous(), 1
+    else:
+        thresholds, step = torch.full((1,), float(threshold)), 0
+    capacity = 8 * m if child else m
+    out = torch.empty((3, capacity), dtype=torch.int64)
+    bounds = None if end is None else (ctypes.c_int64 * 3)(*end)
+    count = library().fdif_select_blocks(lower.data_ptr(), thresholds.data_ptr(), step, pointer,
+                                         stride, m, child, bounds, out.data_ptr(), capacity)
+    return out[:, :count]

@@ -179,3 +179,39 @@ void fdif_block_centres_f32(const double *restrict affine, const int64_t *restri
             row[b] = (float)(c + bz * (double)oz[b] + by * (double)oy[b] + bx * (double)ox[b]);
     }
 }
+
+/* The blocks at origins (z, y, x rows of m, `stride` apart) whose lower bound is at most
+ * the threshold (per block, `thresholds` with `threshold_step` 1, or one number with step
+ * 0), as Domain.descend keeps them. With `child` > 0 each kept block is replaced by its eight
+ * sub-blocks of `child` voxels (z, y, x offsets 0 or child, x fastest), without those that
+ * start at or past `end` (z, y, x) when `end` is given. Writes rows of `capacity` entries to
+ * `out` and returns how many. */
+int64_t fdif_select_blocks(const float *restrict lower, const float *restrict thresholds,
+                           int64_t threshold_step, const int64_t *restrict origins,
+                           int64_t stride, int64_t m, int64_t child, const int64_t *restrict end,
+                           int64_t *restrict out, int64_t capacity)
+{
+    const int64_t *oz = origins, *oy = origins + stride, *ox = origins + 2 * stride;
+    int64_t *rz = out, *ry = out + capacity, *rx = out + 2 * capacity;
+    int64_t count = 0;
+    for (int64_t b = 0; b < m; ++b) {
+        if (!(lower[b] <= thresholds[b * threshold_step]))
+            continue;
+        if (child == 0) {
+            rz[count] = oz[b];
+            ry[count] = oy[b];
+            rx[count++] = ox[b];
+            continue;
+        }
+        for (int k = 0; k < 8; ++k) {
+            const int64_t z = oz[b] + (k >> 2) * child, y = oy[b] + ((k >> 1) & 1) * child;
+            const int64_t x = ox[b] + (k & 1) * child;
+            if (end && (z >= end[0] || y >= end[1] || x >= end[2]))
+                continue;
+            rz[count] = z;
+            ry[count] = y;
+            rx[count++] = x;
+        }
+    }
+    return count;
+}

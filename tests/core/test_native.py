@@ -15,6 +15,7 @@ from fdif_core.domain import Domain, split_blocks
 from fdif_core.grid import Grid
 from fdif_core.nodes.profiles import SectorPolygon, _all_edges, _edge_by_edge, _EdgeTable
 from fdif_core.presets import load_preset
+from fdif_core.shapes import compile_tree
 
 needs_native = pytest.mark.skipif(os.environ.get(native.SWITCH) == "0",
                                   reason="native kernels switched off")
@@ -113,6 +114,40 @@ def test_native_voxel_pass_is_the_torch_voxel_pass(with_offset):
         assert 2000 < len(flat) < 37 * 29 * 19 / 2
         assert torch.equal(flat, want_flat)
         assert torch.equal(values.view(torch.int32), want_values.view(torch.int32))
+
+
+@needs_native
+@pytest.mark.parametrize("per_block", [False, True])
+def test_native_descent_is_the_torch_descent(per_block):
+    """Blocks kept level by level (one threshold, or one per block as world displacements
+    give), split, and cut at the far faces of a ragged grid: the same voxels, in order."""
+    domain, _ = _ragged_domain()
+    polygon = {"kind": "sector_polygon", "params": {"n": 7, "r1": 6.0, "r2": 14.0, "seed": 3},
+               "children": []}
+    sdf = compile_tree({"kind": "extrude", "params": {"height": 20.0, "profile": "cone",
+                                                      "s2": 0.6}, "children": [polygon]})
+    levels = []
+
+    def threshold(origins, size, _values):
+        if origins is None:
+            return 0.0
+        levels.append((size, origins.shape[1]))
+        if per_block:  # a deterministic per-block threshold
+            return 0.3 * (origins[0] % 3).to(torch.float32) - 0.2
+        return 0.1
+
+    def descent(fast: bool):
+        domain.__dict__["_native"] = fast
+        levels.clear()
+        result = domain.descend(sdf, domain.full_box, threshold)
+        return result, list(levels)
+
+    ((flat, values), fast_levels), ((want_flat, want_values), torch_levels) = \
+        descent(True), descent(False)
+    assert fast_levels == torch_levels and [s for s, _ in torch_levels] == [8, 4, 2]
+    assert len(flat) > 1000
+    assert torch.equal(flat, want_flat)
+    assert torch.equal(values.view(torch.int32), want_values.view(torch.int32))
 
 
 @needs_native
