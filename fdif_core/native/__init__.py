@@ -118,6 +118,11 @@ def library() -> ctypes.CDLL | None:
         "fdif_block_centres_f32": (None, [pointer, pointer, size, size, pointer]),
         "fdif_select_blocks": (size, [pointer, pointer, size, pointer, size, size, size, pointer,
                                       pointer, size]),
+        "fdif_extrude_scale_f32": (None, [pointer, pointer, pointer, size, ctypes.c_int32,
+                                          pointer, pointer, pointer, pointer]),
+        "fdif_extrude_parts_f32": (None, [pointer, pointer, pointer, size, ctypes.c_int32,
+                                          ctypes.c_float, ctypes.c_float, pointer, pointer,
+                                          pointer]),
     }
     for name, (result, arguments) in signatures.items():
         function = getattr(lib, name)
@@ -238,3 +243,34 @@ def select_blocks(lower: torch.Tensor, threshold: float | torch.Tensor, origins:
     count = library().fdif_select_blocks(lower.data_ptr(), thresholds.data_ptr(), step, pointer,
                                          stride, m, child, bounds, out.data_ptr(), capacity)
     return out[:, :count]
+
+
+# -- extrusions (fdif_core.nodes.fdif.Extrude) --------------------------------------------------
+
+
+def extrude_scale(x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, necked: bool,
+                  terms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``x / s``, ``y / s`` and the clamped scale ``s(a)`` of a cone (``terms``: contiguous
+    float32 rise, h, length, one) or necked profile (rise, h, below_length, one, neck,
+    above_length, s2), for points of one shape."""
+    x, y, a = x.contiguous(), y.contiguous(), a.contiguous()
+    xs, ys, s = torch.empty((3, *a.shape)).unbind(0)
+    library().fdif_extrude_scale_f32(x.data_ptr(), y.data_ptr(), a.data_ptr(), a.numel(),
+                                     int(necked), terms.data_ptr(), xs.data_ptr(), ys.data_ptr(),
+                                     s.data_ptr())
+    return xs, ys, s
+
+
+def extrude_parts(g: torch.Tensor, s: torch.Tensor | None, a: torch.Tensor,
+                  onion_t: float | None, h: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``max(perp, 0)``, ``max(along, 0)`` and ``min(max(perp, along), 0)`` of an extrusion,
+    from its profile's values ``g``, the scale ``s`` (``None``: plain) and axial coordinates
+    ``a``, all of one shape; ``perp = s g``, a shell ``|perp| - onion_t`` when that is given,
+    ``along = |a| - h``."""
+    g, a = g.contiguous(), a.contiguous()
+    perp, along, inner = torch.empty((3, *g.shape)).unbind(0)
+    library().fdif_extrude_parts_f32(g.data_ptr(), None if s is None else s.data_ptr(),
+                                     a.data_ptr(), g.numel(), onion_t is not None,
+                                     0.0 if onion_t is None else onion_t, h, perp.data_ptr(),
+                                     along.data_ptr(), inner.data_ptr())
+    return perp, along, inner

@@ -215,3 +215,48 @@ int64_t fdif_select_blocks(const float *restrict lower, const float *restrict th
     }
     return count;
 }
+
+/* The scaled cross-section's inputs of fdif_core.nodes.fdif.Extrude.perp: the scale
+ * s(a) = (a + h) rise / length + one (cone: terms rise, h, length, one), or below and above a
+ * neck (terms rise, h, below_length, one, neck, above_length, s2), clamped below at 1e-6; and
+ * x / s, y / s. */
+void fdif_extrude_scale_f32(const float *restrict x, const float *restrict y,
+                            const float *restrict a, int64_t n, int32_t necked,
+                            const float *restrict terms, float *restrict xs, float *restrict ys,
+                            float *restrict s)
+{
+    const float rise = terms[0], h = terms[1], length = terms[2], one = terms[3];
+    const float neck = necked ? terms[4] : 0.0f, above_length = necked ? terms[5] : 1.0f;
+    const float s2 = necked ? terms[6] : 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+        float v = (a[i] + h) * rise / length + one;
+        if (necked) {
+            const float above = (a[i] - neck) * rise / above_length + s2;
+            v = a[i] < neck ? v : above;
+        }
+        v = v < 1e-6f ? 1e-6f : v;
+        s[i] = v;
+        xs[i] = x[i] / v;
+        ys[i] = y[i] / v;
+    }
+}
+
+/* The parts of Extrude.__call__ before its hypot: perp = s g (g where s is NULL), made a shell
+ * |perp| - t when onioned; along = |a| - h. Writes max(perp, 0), max(along, 0) and
+ * min(max(perp, along), 0) (f = hypot of the first two plus the third). */
+void fdif_extrude_parts_f32(const float *restrict g, const float *restrict s,
+                            const float *restrict a, int64_t n, int32_t onioned, float t, float h,
+                            float *restrict perp_out, float *restrict along_out,
+                            float *restrict inner)
+{
+    for (int64_t i = 0; i < n; ++i) {
+        float perp = s ? s[i] * g[i] : g[i];
+        if (onioned)
+            perp = fabsf(perp) - t;
+        const float along = fabsf(a[i]) - h;
+        const float top = perp > along ? perp : along;
+        inner[i] = top < 0.0f ? top : 0.0f;
+        perp_out[i] = perp > 0.0f ? perp : 0.0f;
+        along_out[i] = along > 0.0f ? along : 0.0f;
+    }
+}

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from fdif_core import native
 from fdif_core.nodes.base import SDF2, SDF3, Bounds, Vec3, box, constants
 from fdif_core.nodes.registry import ParamSpec, register_node
 
@@ -205,8 +206,31 @@ class Extrude(SDF3):
         out.masked_fill_(a < low, below)
         return out.masked_fill_(a > high, above)
 
+    def _native(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor) -> bool:
+        """Whether native kernels take this extrusion's arithmetic for these points: float32
+        on the CPU, of one shape, and not a batched copy (whose numbers are per-point tensors).
+
+        Broadcast points stay on torch: torch's transcendental functions (in a star profile)
+        may round differently on strided inputs than on the contiguous ones native code makes.
+        """
+        return (isinstance(self.h, float) and x.shape == y.shape == a.shape
+                and native.available(a.dtype, a.device))
+
+    def _native_scaled(self, x: torch.Tensor, y: torch.Tensor,
+                       a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``x / s``, ``y / s`` and ``s`` (:meth:`scale`, clamped) in native code."""
+        terms = self.__dict__.get("_native_terms")
+        if terms is None:
+            terms = torch.tensor(self.cone_terms if self.profile == "cone" else self.neck_terms,
+                                 dtype=torch.float32)
+            self._native_terms = terms
+        return native.extrude_scale(x, y, a, self.profile != "cone", terms)
+
     def perp(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """The scaled cross-section ``s * g(x/s, y/s)`` before the onion."""
+        if self.profile != "plain" and self._native(x, y, a):
+            xs, ys, s = self._native_scaled(x, y, a)
+            return s * self.profile2d(xs, ys)
         s = self.scale(a)
         if s is None:
             return self.profile2d(x, y)
@@ -286,10 +310,19 @@ class Extrude(SDF3):
 
     def __call__(self, q: Vec3) -> torch.Tensor:
         x, y, a = q
+        if self.onioned and self.onion_t is None:
+            raise RuntimeError("an onioned extrusion needs prepare(domain) before evaluation")
+        if self._native(x, y, a):  # the same arithmetic; the hypot stays torch's
+            if self.profile == "plain":
+                g, s = self.profile2d(x, y), None
+            else:
+                xs, ys, s = self._native_scaled(x, y, a)
+                g = self.profile2d(xs, ys)
+            perp, along, inner = native.extrude_parts(g, s, a, self.onion_t if self.onioned
+                                                      else None, self.h)
+            return torch.hypot(perp, along).add_(inner)
         perp = self.perp(x, y, a)
         if self.onioned:
-            if self.onion_t is None:
-                raise RuntimeError("an onioned extrusion needs prepare(domain) before evaluation")
             perp = torch.abs(perp).sub_(constants(self, perp, self.onion_t)[0])
         along = torch.abs(a).sub_(constants(self, a, self.h)[0])
         inner = torch.maximum(perp, along).clamp_max_(0)

@@ -65,6 +65,44 @@ def test_native_polygon_broadcasts_like_torch():
     assert torch.equal(got.view(torch.int32), _edge_by_edge(table, xx, yy).view(torch.int32))
 
 
+PROFILES = {
+    "polygon": {"kind": "sector_polygon", "params": {"n": 6, "r1": 5.0, "r2": 12.0, "seed": 8}},
+    "star": {"kind": "star", "params": {"r": 11.0, "n": 5, "w": 0.4}},
+    "circle": {"kind": "circle", "params": {"r": 9.0}},
+}
+SCALES = {"plain": {}, "cone": {"s2": 0.4}, "convex": {"s2": 1.7, "neck": 3.0},
+          "concave": {"s2": 0.5, "neck": -6.0}}
+
+
+@needs_native
+@pytest.mark.parametrize("onion", [0.0, 0.3])
+@pytest.mark.parametrize("scale", sorted(SCALES))
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_native_extrusion_is_bitwise_the_torch_extrusion(profile, scale, onion, monkeypatch):
+    """Every scale profile, onion or not, over each kind of cross-section; the cross-section
+    alone (the onion's minimum search evaluates it) too."""
+    from fdif_core.nodes.fdif import CrossSection
+
+    tree = {"kind": "extrude", "children": [{**PROFILES[profile], "children": []}],
+            "params": {"height": 18.0, "profile": scale, "onion_ratio": onion, **SCALES[scale]}}
+    g = torch.Generator().manual_seed(len(profile) + len(scale))
+    pts = ((torch.rand(3, 20000, generator=g) * 2 - 1) * 16).unbind(0)
+    axes = (torch.linspace(-16, 16, 9).view(1, 1, -1), torch.linspace(-16, 16, 7).view(1, -1, 1),
+            torch.linspace(-12, 12, 5).view(-1, 1, 1))  # broadcast points, as whole boxes pass
+
+    def evaluate():
+        sdf = compile_tree(tree)
+        if sdf.onioned:
+            sdf.set_deepest(-7.5)
+        return [sdf(pts), sdf(axes), CrossSection(sdf)(pts)]
+
+    fast = evaluate()
+    monkeypatch.setattr(native, "available", lambda *_: False)
+    for got, want in zip(fast, evaluate(), strict=True):
+        assert got.shape == want.shape
+        assert torch.equal(got.view(torch.int32), want.view(torch.int32))
+
+
 def _ragged_domain() -> tuple[Domain, torch.Tensor]:
     """A rotated, sheared domain on a grid that is not whole blocks, and the origins of every
     2-block of the 8-blocks covering it (some reach past its far faces)."""
