@@ -363,41 +363,47 @@ class Domain:
         if not origins.shape[1]:
             empty = torch.zeros(0, device=self.device)
             return empty.long(), empty
-        z0, z1, y0, y1, x0, x1 = box
-        d, h, w = self.grid.shape
-        pair, child = _pair_offsets(self.grid.shape, self.device)
-        ragged = _ragged_end(self.grid.shape, self.device) is not None
         first, last = (v.tolist() for v in torch.aminmax(origins, dim=1))
+        z0, z1, y0, y1, x0, x1 = box
         past_box = (first[0] < z0 or first[1] < y0 or first[2] < x0
                     or last[0] + 1 >= z1 or last[1] + 1 >= y1 or last[2] + 1 >= x1)
         flats, values = [], []
         for chunk in origins.split(VOXEL_CHUNK // 8, dim=1):
-            m = chunk.shape[1]
-            if self._native:  # the same steps, in native code
-                f = fn(native.block_voxels(self._pair_tables, chunk)).expand(2, 2, 2, m).reshape(-1)
-                if f.dtype == torch.float32 and (offset is None or offset.dtype == torch.float32):
-                    if offset is not None:
-                        f = native.add_at_voxels(f, chunk, self.grid.shape, offset)
-                    flat, kept = native.keep_voxels(f, chunk, self.grid.shape,
-                                                    float(threshold(None, 1, f)), box)
-                    flats.append(flat)
-                    values.append(kept)
-                    continue
+            q = native.block_voxels(self._pair_tables, chunk) if self._native else \
+                self._block_voxels(chunk)
+            f = fn(q).expand(2, 2, 2, chunk.shape[1]).reshape(-1)
+            if self._native and f.dtype == torch.float32 and (offset is None
+                                                              or offset.dtype == torch.float32):
+                if offset is not None:  # the same steps as _keep's, in native code
+                    f = native.add_at_voxels(f, chunk, self.grid.shape, offset)
+                flat, kept = native.keep_voxels(f, chunk, self.grid.shape,
+                                                float(threshold(None, 1, f)), box)
             else:
-                f = fn(self._block_voxels(chunk)).expand(2, 2, 2, m).reshape(-1)
-            flat = (child + linear_index(chunk, self.grid.shape)).view(-1)
-            if offset is not None:  # voxels of blocks past the grid's end read its last one
-                f = f + offset.index_select(0, flat.clamp_max(d * h * w - 1) if ragged else flat)
-            keep = f <= threshold(None, 1, f)
-            if past_box:
-                iz, iy, ix = (row + pair for row in chunk)  # (2, m) each
-                keep &= (((iz >= z0) & (iz < z1)).view(2, 1, 1, m)
-                         & ((iy >= y0) & (iy < y1)).view(1, 2, 1, m)
-                         & ((ix >= x0) & (ix < x1)).view(1, 1, 2, m)).view(-1)
-            sel = flat_nonzero(keep)
-            flats.append(flat.index_select(0, sel))
-            values.append(f.index_select(0, sel))
+                flat, kept = self._keep(chunk, f, box, past_box, threshold, offset)
+            flats.append(flat)
+            values.append(kept)
         return torch.cat(flats), torch.cat(values)
+
+    def _keep(self, chunk: torch.Tensor, f: torch.Tensor, box: IndexBox, past_box: bool,
+              threshold: Threshold, offset: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Flat positions and values (``f`` plus ``offset``) of the voxels of the 2-blocks at
+        ``chunk`` (values ``f`` laid out ``(2, 2, 2, m)``, flat) with value ``<= threshold``,
+        inside ``box`` where ``past_box`` says some may lie outside it."""
+        z0, z1, y0, y1, x0, x1 = box
+        m = chunk.shape[1]
+        pair, child = _pair_offsets(self.grid.shape, self.device)
+        flat = (child + linear_index(chunk, self.grid.shape)).view(-1)
+        if offset is not None:  # voxels of blocks past the grid's end read its last one
+            ragged = _ragged_end(self.grid.shape, self.device) is not None
+            f = f + offset.index_select(0, flat.clamp_max(offset.numel() - 1) if ragged else flat)
+        keep = f <= threshold(None, 1, f)
+        if past_box:
+            iz, iy, ix = (row + pair for row in chunk)  # (2, m) each
+            keep &= (((iz >= z0) & (iz < z1)).view(2, 1, 1, m)
+                     & ((iy >= y0) & (iy < y1)).view(1, 2, 1, m)
+                     & ((ix >= x0) & (ix < x1)).view(1, 1, 2, m)).view(-1)
+        sel = flat_nonzero(keep)
+        return flat.index_select(0, sel), f.index_select(0, sel)
 
     def descend(self, fn: Bounded, box: IndexBox, threshold: Threshold,
                 offset: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -156,6 +156,7 @@ def polygon(x: torch.Tensor, y: torch.Tensor, edges: torch.Tensor,
         Int32, the points' shape: ``INT32_MIN`` (the sign bit) where the crossing count is
         odd (inside), else 0.
     """
+    _same_shape(x, y)
     x, y = x.contiguous(), y.contiguous()
     best = torch.empty_like(x)
     sign = torch.empty(x.shape, dtype=torch.int32)
@@ -167,6 +168,21 @@ def polygon(x: torch.Tensor, y: torch.Tensor, edges: torch.Tensor,
 # -- the voxels of 2-blocks (fdif_core.domain.Domain._voxels) ---------------------------------
 # ``origins`` is ``(3, m)`` int64 (rows z, y, x; any row stride, unit column stride); voxel
 # ``k = (kz * 2 + ky) * 2 + kx`` of block ``b`` is stored at ``k * m + b``.
+
+
+def _same_shape(*tensors: torch.Tensor | None) -> None:
+    """Native kernels read every array to the first one's length: refuse a mismatch."""
+    shape = tensors[0].shape
+    if any(t is not None and t.shape != shape for t in tensors):
+        raise ValueError(f"native kernel inputs differ in shape: "
+                         f"{[None if t is None else tuple(t.shape) for t in tensors]}")
+
+
+def _voxel_values(values: torch.Tensor, m: int) -> torch.Tensor:
+    """Contiguous values of the ``8 m`` voxels of ``m`` 2-blocks."""
+    if values.numel() != 8 * m:
+        raise ValueError(f"{values.numel()} voxel values for {m} blocks of 8")
+    return values.contiguous()
 
 
 def _rows(origins: torch.Tensor) -> tuple[torch.Tensor, int, int, int]:
@@ -193,6 +209,7 @@ def add_at_voxels(values: torch.Tensor, origins: torch.Tensor, shape: tuple[int,
     """``values`` (contiguous float32, 8 m) plus the flat field ``offset`` (contiguous float32,
     ``prod(shape)``) at each voxel; voxels past the grid read its last entry."""
     origins, pointer, stride, m = _rows(origins)
+    values = _voxel_values(values, m)
     _, h, w = shape
     out = torch.empty_like(values)
     library().fdif_add_at_voxels_f32(values.data_ptr(), pointer, stride, m, h, w, offset.numel(),
@@ -206,6 +223,7 @@ def keep_voxels(values: torch.Tensor, origins: torch.Tensor, shape: tuple[int, i
     in float32, as torch compares a float32 tensor with a number) inside the index ``box``,
     in layout order."""
     origins, pointer, stride, m = _rows(origins)
+    values = _voxel_values(values, m)
     _, h, w = shape
     flat = torch.empty(9 * m, dtype=torch.int64)  # and m of scratch
     kept = torch.empty(8 * m)
@@ -232,6 +250,8 @@ def select_blocks(lower: torch.Tensor, threshold: float | torch.Tensor, origins:
     sub-blocks of ``child`` voxels each (:func:`~fdif_core.domain.split_blocks`' order),
     without those that start at or past ``end`` (z, y, x) when given."""
     origins, pointer, stride, m = _rows(origins)
+    if lower.numel() != m:
+        raise ValueError(f"{lower.numel()} lower bounds for {m} blocks")
     lower = lower.contiguous()
     if isinstance(threshold, torch.Tensor) and threshold.numel() > 1:
         thresholds, step = threshold.to(torch.float32).contiguous(), 1
@@ -253,6 +273,7 @@ def extrude_scale(x: torch.Tensor, y: torch.Tensor, a: torch.Tensor, necked: boo
     """``x / s``, ``y / s`` and the clamped scale ``s(a)`` of a cone (``terms``: contiguous
     float32 rise, h, length, one) or necked profile (rise, h, below_length, one, neck,
     above_length, s2), for points of one shape."""
+    _same_shape(x, y, a)
     x, y, a = x.contiguous(), y.contiguous(), a.contiguous()
     xs, ys, s = torch.empty((3, *a.shape)).unbind(0)
     library().fdif_extrude_scale_f32(x.data_ptr(), y.data_ptr(), a.data_ptr(), a.numel(),
@@ -267,6 +288,7 @@ def extrude_parts(g: torch.Tensor, s: torch.Tensor | None, a: torch.Tensor,
     from its profile's values ``g``, the scale ``s`` (``None``: plain) and axial coordinates
     ``a``, all of one shape; ``perp = s g``, a shell ``|perp| - onion_t`` when that is given,
     ``along = |a| - h``."""
+    _same_shape(g, a, s)
     g, a = g.contiguous(), a.contiguous()
     perp, along, inner = torch.empty((3, *g.shape)).unbind(0)
     library().fdif_extrude_parts_f32(g.data_ptr(), None if s is None else s.data_ptr(),

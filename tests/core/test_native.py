@@ -243,3 +243,19 @@ def test_without_a_compiler_the_torch_kernels_run_with_a_warning(monkeypatch, tm
         assert torch.equal(polygon(x, x), _edge_by_edge(table, x, x))
     finally:
         native.library.cache_clear()
+
+
+@needs_native
+def test_native_kernels_refuse_inputs_of_other_sizes():
+    """They read every array to the first one's length: a mismatch is an error, not a read
+    past an array's end."""
+    with pytest.raises(ValueError, match="differ in shape"):
+        native.polygon(torch.zeros(10), torch.zeros(9), torch.zeros(3, 8),
+                       torch.ones(3, dtype=torch.int32))
+    with pytest.raises(ValueError, match="differ in shape"):
+        native.extrude_parts(torch.zeros(10), torch.zeros(10), torch.zeros(5), None, 1.0)
+    with pytest.raises(ValueError, match="voxel values"):
+        native.keep_voxels(torch.zeros(15), torch.zeros(3, 2, dtype=torch.int64), (4, 4, 4), 0.0,
+                           (0, 4, 0, 4, 0, 4))
+    with pytest.raises(ValueError, match="lower bounds"):
+        native.select_blocks(torch.zeros(3), 0.0, torch.zeros(3, 2, dtype=torch.int64), 1, None)
