@@ -263,14 +263,15 @@ class Domain:
     def _centre_affines(self) -> dict[int, torch.Tensor]:
         """Per block size ``s`` of the descent, the float64 ``(3, 4)`` matrix ``[B | c_s]``:
         voxel indices ``o`` (z, y, x) lie at local points ``B o + b``, and blocks of ``s``
-        voxels at ``o`` are centred at ``B o + c_s`` with ``c_s = b + (s - 1) B 1 / 2``. Made
-        in numpy and copied in one tensor per domain."""
-        zyx_to_local = self._zyx_to_local
-        starts = [self.grid.start[axis] - float(self.t[2 - axis]) for axis in range(3)]
-        first = self.A[:, ::-1] @ np.asarray(starts)
-        half_diagonal = zyx_to_local.sum(axis=1) / 2
-        table = np.stack([np.column_stack([zyx_to_local, first + (size - 1) * half_diagonal])
-                          for size in BLOCK_SIZES])
+        voxels at ``o`` are centred at ``B o + c_s`` with ``c_s = b + (s - 1) B 1 / 2``. One
+        tensor per domain."""
+        b = self._zyx_to_local.tolist()
+        a = self.A.tolist()  # in Python floats: a dozen numbers, cheaper than numpy calls
+        starts = [self.grid.start[axis] - float(self.t[2 - axis]) for axis in range(3)]  # z y x
+        first = [a[i][2] * starts[0] + a[i][1] * starts[1] + a[i][0] * starts[2] for i in range(3)]
+        half_diagonal = [sum(row) / 2 for row in b]
+        table = [[b[i] + [first[i] + (size - 1) * half_diagonal[i]] for i in range(3)]
+                 for size in BLOCK_SIZES]
         return dict(zip(BLOCK_SIZES, torch.tensor(table, dtype=torch.float64, device=self.device)
                         .unbind(0), strict=True))
 

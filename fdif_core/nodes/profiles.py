@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -121,7 +122,7 @@ class SectorPolygon(SDF2):
         if x.shape != y.shape:
             x, y = torch.broadcast_tensors(x, y)
         table = self._edge_table(x)
-        if table.row is None:  # per-object columns broadcast against the points' shape
+        if table.batched:  # per-object columns broadcast against the points' shape
             return _all_edges(table, x.unsqueeze(0), y.unsqueeze(0))
         if table.native is not None:
             return _native(table, x, y)
@@ -152,26 +153,43 @@ def _edge_columns(vertices: list[tuple[float, float]]) -> tuple[list[list[float]
 
 
 class _EdgeTable:
-    """Edge constants of a polygon as ``(E, 1)`` columns and, per edge, ``(1,)`` rows.
+    """Edge constants of a polygon as ``(E, 1)`` columns and, per edge, ``(1,)`` rows, made
+    when a torch pass first needs them (the native kernel reads one ``(E, 8)`` table).
 
     Tensor constants (not Python floats) spare torch a scalar conversion per operation.
     """
 
+    batched = False  # whether the columns hold many polygons' edges per point (per_point)
+
     def __init__(self, vertices: list[tuple[float, float]], dtype: torch.dtype,
                  device: torch.device) -> None:
-        n = len(vertices)
-        rows, self.sloped = _edge_columns(vertices)
+        self.rows, self.sloped = _edge_columns(vertices)
+        self.dtype, self.device = dtype, device
         self.bits = SAME_SIZE_INT[dtype]
-        self.shift = torch.tensor(torch.iinfo(self.bits).bits - 1, dtype=self.bits, device=device)
-        table = torch.tensor(rows, dtype=dtype, device=device).T.contiguous()
-        self.col = dict(zip(EDGE_KEYS, table.view(len(EDGE_KEYS), n, 1).unbind(0), strict=True))
-        self.row = {k: list(v.unbind(0)) for k, v in self.col.items()}
-        # all-ones for sloped edges, zeros for horizontal ones (they never count)
-        self.crossing_mask = None if all(self.sloped) else torch.tensor(
-            [-1 if s else 0 for s in self.sloped], dtype=self.bits, device=device).view(-1, 1)
         # the native kernel's (E, 8) rows and sloped flags, where it serves this dtype and device
-        self.native = (torch.tensor(rows, dtype=dtype), torch.tensor(self.sloped, dtype=torch.int32)) \
+        self.native = (torch.tensor(self.rows, dtype=dtype),
+                       torch.tensor(self.sloped, dtype=torch.int32)) \
             if native.available(dtype, device) else None
+
+    @cached_property
+    def shift(self) -> torch.Tensor:
+        return torch.tensor(torch.iinfo(self.bits).bits - 1, dtype=self.bits, device=self.device)
+
+    @cached_property
+    def col(self) -> dict[str, torch.Tensor]:
+        table = torch.tensor(self.rows, dtype=self.dtype, device=self.device).T.contiguous()
+        return dict(zip(EDGE_KEYS, table.view(len(EDGE_KEYS), len(self.rows), 1).unbind(0),
+                        strict=True))
+
+    @cached_property
+    def row(self) -> dict[str, list[torch.Tensor]]:
+        return {k: list(v.unbind(0)) for k, v in self.col.items()}
+
+    @cached_property
+    def crossing_mask(self) -> torch.Tensor | None:
+        """All ones for sloped edges, zeros for horizontal ones (they never count)."""
+        return None if all(self.sloped) else torch.tensor(
+            [-1 if s else 0 for s in self.sloped], dtype=self.bits, device=self.device).view(-1, 1)
 
     @classmethod
     def per_point(cls, polygons: list[tuple[list[list[float]], list[bool]]],
@@ -179,8 +197,9 @@ class _EdgeTable:
         """The table of many polygons (:func:`_edge_columns` of each, all with E edges) as
         ``(E, *P)`` columns that broadcast against points of shape ``P``; ``gather`` maps
         ``(G, ...)`` float64 values to float32 ``(..., *P)``. Only the all-edges pass uses it
-        (``row`` is ``None``)."""
+        (it has no rows)."""
         table = cls.__new__(cls)
+        table.batched = True
         rows = np.array([r for r, _ in polygons], dtype=np.float64)  # (G, E, keys)
         columns = gather(rows.transpose(0, 2, 1))  # (keys, E, M)
         table.sloped = [True] * rows.shape[1]
@@ -188,7 +207,7 @@ class _EdgeTable:
         table.shift = torch.full((), torch.iinfo(table.bits).bits - 1, dtype=table.bits,
                                  device=columns.device)  # filled there: no copy to wait for
         table.col = dict(zip(EDGE_KEYS, columns.unbind(0), strict=True))
-        table.row = table.native = None
+        table.native = None
         sloped = np.array([s for _, s in polygons], dtype=np.float64)
         table.crossing_mask = None if sloped.all() else \
             gather(sloped).to(table.bits).neg_()  # -1 (all ones) where sloped
