@@ -21,6 +21,7 @@ import time
 
 import torch
 
+from fdif_core import native
 from fdif_core.compose import Composer
 from fdif_core.presets import load_preset
 
@@ -50,7 +51,9 @@ def main() -> None:
     cpu = (time.process_time() - cpu0) / runs
     wall = (time.perf_counter() - wall0) / runs
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    line = (f"preset={args.preset} threads={torch.get_num_threads()} samples={args.samples}: "
+    kernels = "native" if native.available(torch.float32, torch.device(args.device)) else "torch"
+    line = (f"preset={args.preset} threads={torch.get_num_threads()} kernels={kernels} "
+            f"samples={args.samples}: "
             f"{cpu:.3f} CPU-s/sample, {wall:.3f} wall-s/sample, peak RSS {rss:.0f} MiB")
     if args.repeats > 1:
         line += f"; fastest of {args.repeats} runs: {sum(fastest) / args.samples:.3f} CPU-s/sample"
