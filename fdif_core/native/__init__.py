@@ -123,6 +123,8 @@ def library() -> ctypes.CDLL | None:
         "fdif_extrude_parts_f32": (None, [pointer, pointer, pointer, size, ctypes.c_int32,
                                           ctypes.c_float, ctypes.c_float, pointer, pointer,
                                           pointer]),
+        "fdif_star_fold_f32": (None, [pointer, size, ctypes.c_float, ctypes.c_float]),
+        "fdif_star_cap_f32": (None, [pointer, pointer, pointer, size, pointer, pointer, pointer]),
     }
     for name, (result, arguments) in signatures.items():
         function = getattr(lib, name)
@@ -296,3 +298,25 @@ def extrude_parts(g: torch.Tensor, s: torch.Tensor | None, a: torch.Tensor,
                                      0.0 if onion_t is None else onion_t, h, perp.data_ptr(),
                                      along.data_ptr(), inner.data_ptr())
     return perp, along, inner
+
+
+# -- stars (fdif_core.nodes.profiles.Star) -------------------------------------------------------
+
+
+def star_fold(phi: torch.Tensor, two_alpha: float, alpha: float) -> None:
+    """``phi = (phi - floor(phi / two_alpha) two_alpha) - alpha`` in place (contiguous float32)."""
+    if not phi.is_contiguous() or phi.dtype != torch.float32:
+        raise ValueError("the star fold works in place on contiguous float32 angles")
+    library().fdif_star_fold_f32(phi.data_ptr(), phi.numel(), two_alpha, alpha)
+
+
+def star_cap(c: torch.Tensor, s: torch.Tensor, length: torch.Tensor,
+             terms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The star's folded point ``(qx, qy)`` from ``cos(phi)``, ``sin(phi)`` and the radius (one
+    shape) and the contiguous float32 ``terms`` ux, uy, ex, ey, cap."""
+    _same_shape(c, s, length)
+    c, s, length = c.contiguous(), s.contiguous(), length.contiguous()
+    qx, qy = torch.empty((2, *c.shape)).unbind(0)
+    library().fdif_star_cap_f32(c.data_ptr(), s.data_ptr(), length.data_ptr(), c.numel(),
+                                terms.data_ptr(), qx.data_ptr(), qy.data_ptr())
+    return qx, qy

@@ -260,3 +260,29 @@ void fdif_extrude_parts_f32(const float *restrict g, const float *restrict s,
         along_out[i] = along > 0.0f ? along : 0.0f;
     }
 }
+
+/* The star fold of fdif_core.nodes.profiles.Star between its torch transcendentals:
+ * phi = (phi - floor(phi / two_alpha) two_alpha) - alpha, in place. */
+void fdif_star_fold_f32(float *restrict phi, int64_t n, float two_alpha, float alpha)
+{
+    for (int64_t i = 0; i < n; ++i)
+        phi[i] = (phi[i] - floorf(phi[i] / two_alpha) * two_alpha) - alpha;
+}
+
+/* Then, from c = cos(phi), s = sin(phi) and the radius `length`: qx = c length - ux,
+ * qy = |s| length - uy, k = clamp(-(qx ex + qy ey), 0, cap), q += k e. terms: ux, uy, ex, ey,
+ * cap. */
+void fdif_star_cap_f32(const float *restrict c, const float *restrict s,
+                       const float *restrict length, int64_t n, const float *restrict terms,
+                       float *restrict qx, float *restrict qy)
+{
+    const float ux = terms[0], uy = terms[1], ex = terms[2], ey = terms[3], cap = terms[4];
+    for (int64_t i = 0; i < n; ++i) {
+        const float x = c[i] * length[i] - ux, y = fabsf(s[i]) * length[i] - uy;
+        float k = -(x * ex + y * ey);
+        k = k < 0.0f ? 0.0f : k;
+        k = k > cap ? cap : k;
+        qx[i] = x + k * ex;
+        qy[i] = y + k * ey;
+    }
+}

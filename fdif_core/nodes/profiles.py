@@ -307,8 +307,6 @@ class Star(SDF2):
     lipschitz = 1.0
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        two_alpha, alpha, ux, uy, ex, ey, zero, cap = constants(
-            self, x, self.two_alpha, self.alpha, self.ux, self.uy, self.ex, self.ey, 0.0, self.cap)
         # phi = ang - 2 alpha floor(ang / 2 alpha) - alpha; qx = length cos(phi) - ux;
         # qy = length |sin(phi)| - uy; k = clamp(-(qx ex + qy ey), 0, cap); q += k e;
         # f = sign(qx) |q|. Every array past ``length`` has the points' full shape, so the
@@ -316,6 +314,19 @@ class Star(SDF2):
         px = torch.abs(x)
         length = torch.hypot(px, y)
         phi = torch.atan2(px, y)
+        if isinstance(self.two_alpha, float) and native.available(phi.dtype, phi.device):
+            # the arithmetic between torch's transcendentals in native code, bitwise the same
+            # (not in a batched copy, whose numbers are per-point tensors)
+            native.star_fold(phi, self.two_alpha, self.alpha)
+            terms = self.__dict__.get("_native_terms")
+            if terms is None:
+                terms = torch.tensor([self.ux, self.uy, self.ex, self.ey, self.cap],
+                                     dtype=torch.float32)
+                self._native_terms = terms
+            qx, qy = native.star_cap(torch.cos(phi), phi.sin_(), length, terms)
+            return torch.hypot(qx, qy).mul_(qx.sign_())
+        two_alpha, alpha, ux, uy, ex, ey, zero, cap = constants(
+            self, x, self.two_alpha, self.alpha, self.ux, self.uy, self.ex, self.ey, 0.0, self.cap)
         spare = torch.div(phi, two_alpha).floor_().mul_(two_alpha)
         phi.sub_(spare).sub_(alpha)
         qx = torch.cos(phi).mul_(length).sub_(ux)

@@ -54,6 +54,24 @@ def test_native_polygon_is_bitwise_the_torch_polygon(count):
 
 
 @needs_native
+@pytest.mark.parametrize("n,w", [(3, 0.0), (5, 0.4), (8, 1.0)])
+def test_native_star_is_bitwise_the_torch_star(n, w, monkeypatch):
+    """On scattered points (with the axes, the fold's boundaries and the origin) and on
+    broadcast grid axes."""
+    from fdif_core.nodes.profiles import Star
+
+    star = Star(11.0, n, w)
+    g = torch.Generator().manual_seed(n)
+    x, y = ((torch.rand(2, 30000, generator=g) * 2 - 1) * 16).unbind(0)
+    x[:200], y[200:400], x[400:410], y[400:410] = 0.0, 0.0, 0.0, 0.0
+    axes = (torch.linspace(-16, 16, 33).view(1, -1), torch.linspace(-16, 16, 29).view(-1, 1))
+    fast = [star(x, y), star(*axes)]
+    monkeypatch.setattr(native, "available", lambda *_: False)
+    for got, want in zip(fast, [star(x, y), star(*axes)], strict=True):
+        assert torch.equal(got.view(torch.int32), want.view(torch.int32))
+
+
+@needs_native
 def test_native_polygon_broadcasts_like_torch():
     polygon = SectorPolygon(6, 4.0, 15.0, 9)
     x = torch.linspace(-16, 16, 41).view(1, -1)
