@@ -100,7 +100,12 @@ def library() -> ctypes.CDLL | None:
     if os.environ.get(SWITCH, "1") == "0":
         return None
     try:
-        lib = ctypes.CDLL(str(build()))
+        path = build()
+        try:
+            lib = ctypes.CDLL(str(path))
+        except OSError:  # a damaged cached build (not one of ours: those appear whole): remake it
+            path.unlink(missing_ok=True)
+            lib = ctypes.CDLL(str(build()))
     except (NativeBuildError, OSError) as exc:
         warnings.warn(f"native CPU kernels unavailable, using the torch kernels (the same "
                       f"values, slower): {exc}", RuntimeWarning, stacklevel=2)

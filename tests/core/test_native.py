@@ -242,6 +242,19 @@ def test_a_build_is_made_once_and_reused(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary file left
 
 
+@needs_native
+def test_a_damaged_cached_build_is_made_again(monkeypatch, tmp_path):
+    monkeypatch.setenv("FDIF_CACHE_DIR", str(tmp_path))
+    damaged = native.build()
+    damaged.write_bytes(b"not a shared library")
+    native.library.cache_clear()
+    try:
+        assert native.library() is not None
+        assert damaged.read_bytes() != b"not a shared library"
+    finally:
+        native.library.cache_clear()
+
+
 def test_a_missing_compiler_is_named():
     with pytest.raises(native.NativeBuildError, match="no-such-cc"):
         native.build(compiler="no-such-cc")
