@@ -27,7 +27,7 @@ SOURCE = Path(__file__).with_name("kernels.c")
 # no contraction of products and sums into FMAs: each kernel writes torch's fused operations
 # (``addcmul``) as ``fmaf`` and keeps every other rounding
 FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared")
-SWITCH = "FDIF_NATIVE"  # "0" turns the native kernels off
+SWITCH = "FDIF_NATIVE"  # "0" (or off, false, no) turns the native kernels off
 COMPILE_TIMEOUT_S = 120
 
 
@@ -94,10 +94,15 @@ def build(compiler: str | None = None, directory: Path | None = None) -> Path:
     return target
 
 
+def switched_off() -> bool:
+    """Whether ``FDIF_NATIVE`` turns the native kernels off."""
+    return os.environ.get(SWITCH, "1").strip().lower() in ("0", "off", "false", "no")
+
+
 @cache
 def library() -> ctypes.CDLL | None:
     """The loaded kernels, or ``None`` when they are switched off or cannot be built."""
-    if os.environ.get(SWITCH, "1") == "0":
+    if switched_off():
         return None
     try:
         path = build()

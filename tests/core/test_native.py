@@ -3,8 +3,6 @@ leave the torch kernels in charge (with a warning) when no compiler is found."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import torch
@@ -17,8 +15,7 @@ from fdif_core.nodes.profiles import SectorPolygon, _all_edges, _edge_by_edge, _
 from fdif_core.presets import load_preset
 from fdif_core.shapes import compile_tree
 
-needs_native = pytest.mark.skipif(os.environ.get(native.SWITCH) == "0",
-                                  reason="native kernels switched off")
+needs_native = pytest.mark.skipif(native.switched_off(), reason="native kernels switched off")
 
 
 def _polygons() -> list[SectorPolygon]:
@@ -260,6 +257,7 @@ def test_a_missing_compiler_is_named():
         native.build(compiler="no-such-cc")
 
 
+@needs_native
 def test_without_a_compiler_the_torch_kernels_run_with_a_warning(monkeypatch, tmp_path):
     monkeypatch.setenv("CC", "no-such-cc")
     monkeypatch.setenv("FDIF_CACHE_DIR", str(tmp_path))
