@@ -224,6 +224,8 @@ class Domain:
     def _block_voxels(self, origins: torch.Tensor) -> Vec3:
         """Local coordinates of the voxels of the 2-blocks at ``origins`` (3, m), laid out
         ``(2, 2, 2, m)`` (z, y, x offset in the block, then block); bitwise :meth:`local`'s."""
+        if self._native:
+            return native.block_voxels(self._pair_tables, origins)
         m = origins.shape[1]
         return _sum_gathered(self._pair_tables, (origins[2], origins[1], origins[0]),
                              ((1, 1, 2, m), (1, 2, 1, m), (2, 1, 1, m)))
@@ -370,17 +372,8 @@ class Domain:
                     or last[0] + 1 >= z1 or last[1] + 1 >= y1 or last[2] + 1 >= x1)
         flats, values = [], []
         for chunk in origins.split(VOXEL_CHUNK // 8, dim=1):
-            q = native.block_voxels(self._pair_tables, chunk) if self._native else \
-                self._block_voxels(chunk)
-            f = fn(q).expand(2, 2, 2, chunk.shape[1]).reshape(-1)
-            if self._native and f.dtype == torch.float32 and (offset is None
-                                                              or offset.dtype == torch.float32):
-                if offset is not None:  # the same steps as _keep's, in native code
-                    f = native.add_at_voxels(f, chunk, self.grid.shape, offset)
-                flat, kept = native.keep_voxels(f, chunk, self.grid.shape,
-                                                float(threshold(None, 1, f)), box)
-            else:
-                flat, kept = self._keep(chunk, f, box, past_box, threshold, offset)
+            f = fn(self._block_voxels(chunk)).expand(2, 2, 2, chunk.shape[1]).reshape(-1)
+            flat, kept = self._keep(chunk, f, box, past_box, threshold, offset)
             flats.append(flat)
             values.append(kept)
         return torch.cat(flats), torch.cat(values)
@@ -390,6 +383,12 @@ class Domain:
         """Flat positions and values (``f`` plus ``offset``) of the voxels of the 2-blocks at
         ``chunk`` (values ``f`` laid out ``(2, 2, 2, m)``, flat) with value ``<= threshold``,
         inside ``box`` where ``past_box`` says some may lie outside it."""
+        if self._native and f.dtype == torch.float32 and (offset is None
+                                                          or offset.dtype == torch.float32):
+            if offset is not None:  # the same steps, in native code
+                f = native.add_at_voxels(f, chunk, self.grid.shape, offset)
+            return native.keep_voxels(f, chunk, self.grid.shape, float(threshold(None, 1, f)),
+                                      box)
         z0, z1, y0, y1, x0, x1 = box
         m = chunk.shape[1]
         pair, child = _pair_offsets(self.grid.shape, self.device)
@@ -429,25 +428,29 @@ class Domain:
         """
         origins = self._block_origins(box)
         size = BLOCK
-        end = _ragged_end(self.grid.shape, self.device)
         while True:
             exact, lower = self._block_bounds(fn, origins, size)
-            if self._native and lower.dtype == torch.float32:  # the same steps, in native code
-                child = size // 2 if size > 2 else 0
-                origins = native.select_blocks(lower, threshold(origins, size, exact), origins,
-                                               child, None if end is None else self.grid.shape)
-                if not child:
-                    return self._voxels(origins, box, fn, threshold, offset)
-                size = child
-                continue
-            keep = flat_nonzero(lower <= threshold(origins, size, exact))
-            origins = origins.index_select(1, keep)
-            if size == 2:
+            child = size // 2 if size > 2 else 0
+            origins = self._select(lower, threshold(origins, size, exact), origins, child)
+            if not child:
                 return self._voxels(origins, box, fn, threshold, offset)
-            size //= 2
-            origins = split_blocks(origins, size)
-            if end is not None:  # sub-blocks starting past the grid hold no voxel
-                origins = origins.index_select(1, flat_nonzero((origins < end).all(0)))
+            size = child
+
+    def _select(self, lower: torch.Tensor, threshold: float | torch.Tensor, origins: torch.Tensor,
+                child: int) -> torch.Tensor:
+        """Origins of the blocks whose ``lower`` bound is at most ``threshold``; with ``child``
+        > 0, of their sub-blocks of ``child`` voxels that start inside the grid."""
+        end = _ragged_end(self.grid.shape, self.device)
+        if self._native and lower.dtype == torch.float32:  # the same steps, in native code
+            return native.select_blocks(lower, threshold, origins, child,
+                                        None if end is None else self.grid.shape)
+        origins = origins.index_select(1, flat_nonzero(lower <= threshold))
+        if not child:
+            return origins
+        origins = split_blocks(origins, child)
+        if end is not None:  # sub-blocks starting past the grid hold no voxel
+            origins = origins.index_select(1, flat_nonzero((origins < end).all(0)))
+        return origins
 
     def min_over_grid(self, fn: Bounded) -> float:
         """Exact minimum of ``fn(local(p))`` over every grid point ``p``.

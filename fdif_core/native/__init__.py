@@ -142,6 +142,15 @@ def library() -> ctypes.CDLL | None:
     return lib
 
 
+def terms(owner: object, *values: float) -> torch.Tensor:
+    """``values`` as one contiguous float32 tensor, made once per ``owner`` (a node whose
+    numbers do not change) for the kernels that read them as an array."""
+    found = owner.__dict__.get("_native_terms")
+    if found is None:
+        found = owner.__dict__["_native_terms"] = torch.tensor(values, dtype=torch.float32)
+    return found
+
+
 def available(dtype: torch.dtype, device: torch.device) -> bool:
     """Whether native kernels serve tensors of ``dtype`` on ``device`` (float32 on the CPU)."""
     return dtype == torch.float32 and torch.device(device).type == "cpu" and library() is not None

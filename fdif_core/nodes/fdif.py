@@ -219,11 +219,8 @@ class Extrude(SDF3):
     def _native_scaled(self, x: torch.Tensor, y: torch.Tensor,
                        a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``x / s``, ``y / s`` and ``s`` (:meth:`scale`, clamped) in native code."""
-        terms = self.__dict__.get("_native_terms")
-        if terms is None:
-            terms = torch.tensor(self.cone_terms if self.profile == "cone" else self.neck_terms,
-                                 dtype=torch.float32)
-            self._native_terms = terms
+        terms = native.terms(self, *(self.cone_terms if self.profile == "cone" else
+                                     self.neck_terms))
         return native.extrude_scale(x, y, a, self.profile != "cone", terms)
 
     def perp(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

@@ -318,11 +318,7 @@ class Star(SDF2):
             # the arithmetic between torch's transcendentals in native code, bitwise the same
             # (not in a batched copy, whose numbers are per-point tensors)
             native.star_fold(phi, self.two_alpha, self.alpha)
-            terms = self.__dict__.get("_native_terms")
-            if terms is None:
-                terms = torch.tensor([self.ux, self.uy, self.ex, self.ey, self.cap],
-                                     dtype=torch.float32)
-                self._native_terms = terms
+            terms = native.terms(self, self.ux, self.uy, self.ex, self.ey, self.cap)
             qx, qy = native.star_cap(torch.cos(phi), phi.sin_(), length, terms)
             return torch.hypot(qx, qy).mul_(qx.sign_())
         two_alpha, alpha, ux, uy, ex, ey, zero, cap = constants(
