@@ -108,3 +108,68 @@ def shape_library(extra: tuple[Path, ...] = ()) -> ShapeLibrary:
 def clear_cache() -> None:
     """Forget loaded libraries (after files changed on disk)."""
     _load_library.cache_clear()
+
+
+def resolve_shape(name_or_path: str | Path, extra: tuple[Path, ...] = ()) -> ShapeClass:
+    """A shape class by canonical name or alias, or read from a ``.toml`` file path.
+
+    A string that names an existing file, or ends in ``.toml``, is read as a shape file;
+    anything else resolves in the library (:func:`shape_library` with ``extra`` folders).
+    """
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.is_file():
+        if not path.is_file():
+            raise FdifError(f"shape file {str(path)!r} does not exist")
+        return load_shape_file(path)
+    return shape_library(extra).get(str(name_or_path))
+
+
+# Families of the built-in FDIF classes (spec §5), by their file's category, in browser order.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "Basic": ("basic",),
+    "Revolution": ("revolution",),
+    "Prisms": ("sector_polygon_prism", "star_polygon_prism"),
+    "Convex prisms": ("convex_sector_polygon_prism", "star_convex_prism"),
+    "Concave prisms": ("concave_sector_polygon_prism", "star_concave_prism"),
+    "Cone prisms": ("cone_sector_polygon_prism", "star_cone_prism"),
+    "Tori": ("sector_polygon_torus", "star_torus"),
+    "Onioned": ("onioned_sector_polygon_prism", "onioned_star_polygon_prism",
+                "onioned_convex_sector_polygon_prism", "onioned_star_convex_prism",
+                "onioned_concave_sector_polygon_prism", "onioned_star_concave_prism",
+                "onioned_cone_sector_polygon_prism", "onioned_star_cone_prism"),
+}
+
+
+def family_of(shape: ShapeClass) -> str | None:
+    """The FDIF family (a key of :data:`FAMILIES`) of a built-in class, else ``None``."""
+    if shape.fdif_id is None:
+        return None
+    for family, categories in FAMILIES.items():
+        if shape.category in categories:
+            return family
+    return None
+
+
+def save_user_shape(shape: ShapeClass, overwrite: bool = False) -> Path:
+    """Write ``shape`` into the user library as ``shapes/<name>.toml``, atomically.
+
+    Raises
+    ------
+    FdifError
+        When the name or an alias is taken by a class in another file (a class never shadows
+        another), or the file exists and ``overwrite`` is false.
+    """
+    from fdif_core.files import write_toml
+
+    path = user_root() / "shapes" / f"{shape.name}.toml"
+    library = shape_library()
+    for key in [shape.name, *shape.aliases]:
+        owner = library.aliases.get(key)
+        if owner is not None and library.sources[owner].resolve() != path.resolve():
+            raise FdifError(f"shape name {key!r} is already defined by {library.sources[owner]}; "
+                            "choose another name")
+    if path.exists() and not overwrite:
+        raise FdifError(f"{path} already exists; overwrite it or choose another name")
+    write_toml(path, shape)
+    clear_cache()
+    return path

@@ -13,15 +13,14 @@ import numpy as np
 from fdif_core.errors import FdifError
 from fdif_core.files import atomic_write_bytes
 from fdif_core.grid import Grid
-from fdif_core.library import shape_library
-from fdif_core.placement import PLACEMENT_PARAMS, sample_placement
-from fdif_core.shapes import sample_class
+from fdif_core.library import resolve_shape
+from fdif_core.preview import DEFAULT_MAPPER, PLACEMENTS
 from fdif_core.threads import configure_threads
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sdf", help="evaluate one shape class on a world grid (float32 .npy)")
-    p.add_argument("shape", help="canonical name or reference alias")
+    p.add_argument("shape", help="canonical name, reference alias or shape .toml file")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="fix a class parameter or placement value (tx ty tz ax ay az h1 h2 h3)")
     p.add_argument("--no-transform", action="store_true",
@@ -43,6 +42,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True,
                    help="output .npz with image (uint8), label (int32) and metadata (JSON)")
     p.set_defaults(handler=_sample)
+
+    p = sub.add_parser("preview", help="one class instance as the studio shows it: SDF, image "
+                       "and label (.npz)")
+    p.add_argument("shape", help="canonical name, reference alias or shape .toml file")
+    p.add_argument("--seed", type=int, default=0, help="instance seed (default 0)")
+    p.add_argument("--grid", type=int, nargs="+", default=[96], metavar="N",
+                   help="grid size: N or D H W (default 96)")
+    p.add_argument("--placement", choices=PLACEMENTS, default="centred",
+                   help="centred: origin, no transform (default); random: the paper's placement")
+    p.add_argument("--displacement", default="none", help="displacement key (default none)")
+    p.add_argument("--mapper", default=DEFAULT_MAPPER,
+                   help=f"mapper when the class fixes none (default {DEFAULT_MAPPER})")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output .npz: sdf (float32), image (uint8), label (uint8), metadata (JSON)")
+    p.set_defaults(handler=_preview)
 
 
 def parse_assignments(items: list[str]) -> dict[str, float]:
@@ -78,23 +93,36 @@ def _check_device(name: str):
 
 def _sdf(args: argparse.Namespace) -> int:
     from fdif_core.objects import evaluate_object
+    from fdif_core.preview import draw_instance
 
     configure_threads()
-    shape = shape_library(tuple(Path(p) for p in args.library)).get(args.shape)
+    shape = resolve_shape(args.shape, tuple(Path(p) for p in args.library))
     grid = Grid.reference(grid_shape(args.grid))
-    values = parse_assignments(args.set)
-    placement_set = {k: values.pop(k) for k in list(values) if k in PLACEMENT_PARAMS}
-    if args.center:
-        placement_set = {"tx": 0.0, "ty": 0.0, "tz": 0.0, **placement_set}
-    rng = np.random.default_rng(args.seed)
-    placement = sample_placement(rng, grid, not args.no_transform, placement_set)
-    _, tree = sample_class(shape, rng, grid.size, values)
-    evaluated = evaluate_object(tree, placement, grid, args.displacement,
-                                int(rng.integers(0, 2**31 - 1)), _check_device(args.device),
-                                full=True)
+    instance = draw_instance(shape, grid, args.seed, transform=not args.no_transform,
+                             centred=args.center, displacement=args.displacement,
+                             overrides=parse_assignments(args.set))
+    evaluated = evaluate_object(instance.tree, instance.placement, grid, instance.displacement,
+                                instance.noise_seed, _check_device(args.device), full=True)
     buf = io.BytesIO()
     np.save(buf, evaluated.sdf.cpu().numpy().astype(np.float32))
     atomic_write_bytes(args.out, buf.getvalue())
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from fdif_core.preview import InstanceSettings, preview_class
+
+    configure_threads()
+    shape = resolve_shape(args.shape, tuple(Path(p) for p in args.library))
+    settings = InstanceSettings(args.seed, grid_shape(args.grid), args.placement,
+                                args.displacement, args.mapper)
+    preview = preview_class(shape, settings, _check_device(args.device))
+    meta = {"shape": shape.name, "shape_hash": shape.content_hash, "seed": args.seed,
+            **preview.metadata()}
+    save_npz(args.out, {"sdf": preview.sdf, "image": preview.image, "label": preview.label}, meta)
+    lo, hi = preview.distance_range
+    print(f"{args.out}: {shape.name} seed {args.seed}, {preview.inside} voxels inside, "
+          f"distance {lo:.2f} .. {hi:.2f}, mapper {preview.instance.mapper}")
     return 0
 
 
@@ -110,16 +138,15 @@ def _sample(args: argparse.Namespace) -> int:
     sample = Composer(loaded, _check_device(args.device)).sample(seed, args.index)
     meta = {"preset": loaded.preset.name, "preset_hash": loaded.preset.content_hash,
             "seed": seed, "index": args.index, "objects": sample.objects}
-    save_npz(args.out, sample.image, sample.label, meta)
+    save_npz(args.out, {"image": sample.image, "label": sample.label}, meta)
     return 0
 
 
-def save_npz(path: Path, image: np.ndarray, label: np.ndarray, meta: dict) -> None:
-    """Write ``image``, ``label`` and ``metadata`` (JSON text) atomically."""
+def save_npz(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write ``arrays`` and ``metadata`` (JSON text) as one ``.npz``, atomically."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for key, arr in (("image", image), ("label", label),
-                         ("metadata", np.array(json.dumps(meta)))):
+        for key, arr in (*arrays.items(), ("metadata", np.array(json.dumps(meta)))):
             with zf.open(f"{key}.npy", "w") as fh:
                 np.save(fh, arr)
     atomic_write_bytes(path, buf.getvalue())

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from fdif_core.errors import FdifError
-from fdif_core.library import load_shape_file, shape_library
+from fdif_core.library import load_shape_file, resolve_shape, shape_library
 from fdif_core.meshing import MESH_FORMATS
 
 
@@ -27,8 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also sample each class a few times and check its bounds numerically")
     p.set_defaults(handler=_validate)
 
+    p = verbs.add_parser("thumbnail", help="shaded PNG pictures of classes (the studio's icons)")
+    p.add_argument("names", nargs="+", help="canonical names, aliases or shape .toml files")
+    p.add_argument("--out", type=Path, required=True, help="output folder (NAME.png each)")
+    p.add_argument("--size", type=int, default=64, help="width and height in pixels (default 64)")
+    p.set_defaults(handler=_thumbnail)
+
     p = sub.add_parser("mesh", help="mesh a sampled instance of a class (marching cubes)")
-    p.add_argument("shape", help="canonical name or alias")
+    p.add_argument("shape", help="canonical name, alias or shape .toml file")
     p.add_argument("--out", type=Path, required=True,
                    help=f"output mesh, format by suffix: {', '.join(MESH_FORMATS)}")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -59,6 +65,23 @@ def _show(args: argparse.Namespace) -> int:
     out = {"source": str(library.sources[shape.name]), "hash": shape.content_hash,
            **shape.model_dump(mode="json")}
     print(json.dumps(out, indent=2))
+    return 0
+
+
+def _thumbnail(args: argparse.Namespace) -> int:
+    from fdif_core.files import atomic_write_bytes
+    from fdif_core.thumbnails import png_bytes, render_thumbnail
+
+    if not 8 <= args.size <= 1024:
+        raise FdifError(f"--size {args.size}: must be between 8 and 1024 pixels")
+    if args.out.exists() and not args.out.is_dir():
+        raise FdifError(f"--out {args.out}: is not a folder")
+    extra = tuple(Path(p) for p in args.library)
+    for name in args.names:
+        shape = resolve_shape(name, extra)
+        path = args.out / f"{shape.name}.png"
+        atomic_write_bytes(path, png_bytes(render_thumbnail(shape, args.size)))
+        print(path)
     return 0
 
 
@@ -105,7 +128,7 @@ def _mesh(args: argparse.Namespace) -> int:
         raise FdifError(f"--out {args.out}: use one of {', '.join(MESH_FORMATS)}")
     if not 0.05 <= args.step <= 8:
         raise FdifError(f"--step {args.step}: must be between 0.05 and 8 voxels")
-    shape = _library(args).get(args.shape)
+    shape = resolve_shape(args.shape, tuple(Path(p) for p in args.library))
     grid = Grid.reference(grid_shape(args.grid))
     _, tree = sample_class(shape, np.random.default_rng(args.seed), grid.size,
                            parse_assignments(args.set))
