@@ -11,8 +11,10 @@ root's second child).
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
+from fdif_core.distributions import parse_product
 from fdif_core.errors import FdifError
 from fdif_core.files import parse_model
 from fdif_core.nodes import NODE_KINDS, node_kind
@@ -185,3 +187,65 @@ def param_references(data: Data) -> dict[str, list[tuple[Path, str]]]:
 
     visit(data["shape"], ())
     return out
+
+
+PARAM_FORMS = ("number", "expression", "constant", "uniform", "normal", "randint", "choice")
+
+
+def param_form(value: Any) -> str:
+    """Which of :data:`PARAM_FORMS` a class parameter's value has."""
+    if isinstance(value, dict):
+        return value["dist"]
+    return "expression" if isinstance(value, str) else "number"
+
+
+def _factor_and_scale(value: Any) -> tuple[float, float, str | None]:
+    """``(low, high, scale)`` of a value: its unscaled range and the product it is scaled by."""
+    if isinstance(value, dict):
+        from fdif_core.distributions import Choice, Constant, Normal, RandInt, Uniform
+
+        model = {"constant": Constant, "uniform": Uniform, "normal": Normal, "randint": RandInt,
+                 "choice": Choice}[value["dist"]].model_validate(value)
+        lo, hi = model.bounds()
+        if not (math.isfinite(lo) and math.isfinite(hi)):  # an unbounded normal
+            lo, hi = model.mean - 2 * model.std, model.mean + 2 * model.std
+        return lo, hi, value.get("scale")
+    if isinstance(value, str):
+        factor, names = 1.0, []
+        for op, item in parse_product(value):
+            if isinstance(item, str):
+                names.append(item if not names and op == "*" else f"{op}{item}")
+            else:
+                factor = factor * item if op == "*" else factor / item
+        scale = "".join(names).lstrip("*") or None
+        if scale is not None and scale.startswith("/"):
+            scale = "1" + scale
+        return factor, factor, scale
+    return float(value), float(value), None
+
+
+def convert_param(value: Any, form: str) -> Any:
+    """``value`` re-expressed as ``form`` (one of :data:`PARAM_FORMS`), keeping its range and
+    the grid quantity or parameter it is scaled by where the form can hold them."""
+    if form not in PARAM_FORMS:
+        raise FdifError(f"unknown parameter form {form!r} (known: {', '.join(PARAM_FORMS)})")
+    lo, hi, scale = _factor_and_scale(value)
+    mid = (lo + hi) / 2
+    scaled = {"scale": scale} if scale else {}
+    if form == "number":
+        return mid
+    if form == "expression":
+        return f"{mid:g}*{scale}" if scale else f"{mid:g}"
+    if form == "constant":
+        return {"dist": "constant", "value": mid, **scaled}
+    if form == "uniform":
+        high = hi if hi > lo else lo + max(abs(lo) * 0.5, 1.0)
+        return {"dist": "uniform", "low": lo, "high": high, **scaled}
+    if form == "normal":
+        high = hi if hi > lo else lo + max(abs(lo) * 0.5, 1.0)
+        return {"dist": "normal", "mean": (lo + high) / 2, "std": (high - lo) / 4, "low": lo,
+                "high": high, **scaled}
+    if form == "randint":
+        low = math.floor(lo)
+        return {"dist": "randint", "low": low, "high": max(math.ceil(hi), low + 1), **scaled}
+    return {"dist": "choice", "values": sorted({lo, hi}), **scaled}

@@ -122,3 +122,36 @@ def test_kinds_and_references():
 def test_validated_normalises():
     data = validated({"name": "x", "shape": {"kind": "sphere", "params": {"r": 3}}})
     assert data["display_name"] == "X" and data["shape"]["children"] == []
+
+
+@pytest.mark.parametrize(("value", "form", "expected"), [
+    ({"dist": "uniform", "low": 0.15, "high": 0.4, "scale": "min_grid"}, "normal",
+     {"dist": "normal", "mean": 0.275, "std": 0.0625, "low": 0.15, "high": 0.4, "scale": "min_grid"}),
+    ({"dist": "uniform", "low": 0.15, "high": 0.4, "scale": "min_grid"}, "expression",
+     "0.275*min_grid"),
+    ("0.2*min_grid", "uniform", {"dist": "uniform", "low": 0.2, "high": 1.2, "scale": "min_grid"}),
+    ("2*r/3", "constant", {"dist": "constant", "value": 2 / 3, "scale": "r"}),
+    ("min_dh/4", "number", 0.25),
+    (12.0, "randint", {"dist": "randint", "low": 12, "high": 13}),
+    ({"dist": "randint", "low": 3, "high": 9}, "choice", {"dist": "choice", "values": [3, 9]}),
+    ({"dist": "normal", "mean": 1.0, "std": 0.5}, "uniform", {"dist": "uniform", "low": 0.0, "high": 2.0}),
+    (5.0, "number", 5.0),
+])
+def test_convert_param_keeps_range_and_scale(value, form, expected):
+    from fdif_core.editing import convert_param, param_form
+
+    out = convert_param(value, form)
+    assert out == (expected if isinstance(expected, dict | str) else pytest.approx(expected))
+    assert param_form(out) == form
+    base = validated({**blank_class(), "params": {**blank_class()["params"], "s": 1.0}})
+    stored = set_class_param(base, "s", out)["params"]["s"]  # every result is valid
+    if isinstance(stored, dict):
+        stored = {k: v for k, v in stored.items() if v is not None}
+    assert stored == out
+
+
+def test_convert_param_refuses_unknown_forms():
+    from fdif_core.editing import convert_param
+
+    with pytest.raises(FdifError, match="unknown parameter form 'gamma'"):
+        convert_param(1.0, "gamma")
