@@ -173,3 +173,30 @@ def save_user_shape(shape: ShapeClass, overwrite: bool = False) -> Path:
     write_toml(path, shape)
     clear_cache()
     return path
+
+
+FILE_KINDS = ("shape", "preset", "bundle")
+
+
+def file_kind(path: str | Path) -> str:
+    """What an FDIF file holds: ``"shape"`` (a class), ``"preset"`` or ``"bundle"``.
+
+    A ``.fdifbundle`` is a bundle; a TOML file with a ``shape`` table is a class, one with
+    ``classes`` a preset.
+
+    Raises
+    ------
+    FdifError
+        When the file is missing, is not TOML, or is none of the three.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FdifError(f"{path} does not exist")
+    if path.suffix == ".fdifbundle":
+        return "bundle"
+    data = read_toml(path)
+    if "shape" in data:
+        return "shape"
+    if "classes" in data:
+        return "preset"
+    raise FdifError(f"{path}: neither a shape class (no [shape] table) nor a preset (no classes)")

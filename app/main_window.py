@@ -1,0 +1,352 @@
+"""The studio's main window: the views in the centre, the library browser on the left, the
+inspector and the instance panel on the right, log and undo history at the bottom.
+
+The window only wires things together: the document (what is edited), the instance state
+(how it is drawn), the view state (what the slices show) and the preview service (the core,
+off the GUI thread). Every number it shows comes from a :class:`~app.preview.PreviewResult`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+from PyQt6.QtCore import QSettings, Qt, QUrl
+from PyQt6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PyQt6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QUndoView,
+    QWidget,
+)
+
+from app.actions import ACTIONS, make_actions
+from app.dialogs import ShortcutsDialog, about_text
+from app.document import ShapeDocument
+from app.file_actions import FileActions
+from app.meshing import mesh_arrays
+from app.panels.inspector import Inspector
+from app.panels.instance_panel import InstancePanel
+from app.panels.library import LibraryBrowser
+from app.panels.log import LogView
+from app.preview import PreviewRequest, PreviewResult, PreviewService
+from app.state import IMAGE_WINDOW, InstanceState, ViewState
+from app.workspace import Workspace
+from fdif_core.errors import FdifError
+from fdif_core.library import resolve_shape
+from fdif_core.meshing import MESH_FORMATS, write_mesh
+
+log = logging.getLogger("fdif.studio")
+START_CLASS = "five_star_prism"  # a built-in class with a surface worth looking at
+OPENABLE = (".toml", ".fdifbundle")
+VIEW_KEYS = {"view_3d": "3d", "view_axial": "axial", "view_coronal": "coronal",
+             "view_sagittal": "sagittal", "view_grid": None}
+
+
+class MainWindow(QMainWindow):
+    """The studio.
+
+    Parameters
+    ----------
+    settings : QSettings, optional
+        Where layout, recent files and presets persist (tests pass a temporary file).
+    thumbnails : bool
+        Render missing library icons in the background.
+    """
+
+    def __init__(self, settings: QSettings | None = None, thumbnails: bool = True) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("FDIF", "FDIF Studio")
+        self.document = ShapeDocument(self)
+        self.instance = InstanceState(parent=self)
+        self.view_state = ViewState(parent=self)
+        self.service = PreviewService(self)
+        self.result: PreviewResult | None = None
+        self.last_update_ms = 0.0
+        self._shut_down = False
+        self.exit_code = 0  # what the process returns when this window closes it
+        self._requested_at: dict[int, float] = {}
+        self.workspace = Workspace(self.view_state, self.settings)
+        self.setCentralWidget(self.workspace)
+        self.library = LibraryBrowser(thumbnails)
+        self.inspector = Inspector(self.document)
+        self.instance_panel = InstancePanel(self.instance)
+        self.log_view = LogView()
+        self.history = QUndoView(self.document.undo_stack)
+        self.history.setEmptyLabel("Opened")
+        self.files = FileActions(self.document, self.settings, self)
+        self._build_docks()
+        self.actions = make_actions(self)
+        self._build_menus()
+        self._build_status_bar()
+        self._connect()
+        self.setAcceptDrops(True)
+        self.resize(1480, 940)
+        self._restore()
+        self.document.load(resolve_shape(START_CLASS).model_dump(mode="json"), None, read_only=True)
+        log.info("FDIF Studio ready: %s (built-in, read-only: Save As or Save to Library keeps "
+                 "your changes)", START_CLASS)
+
+    # -- layout ----------------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState needs a name
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea,
+                               Qt.DockWidgetArea.RightDockWidgetArea,
+                               Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.docks = {"library": self._dock("Library", "library", self.library, left),
+                      "inspector": self._dock("Inspector", "inspector", self.inspector, right),
+                      "instance": self._dock("Instance", "instance", self.instance_panel, right),
+                      "log": self._dock("Messages", "log", self.log_view, bottom),
+                      "history": self._dock("History", "history", self.history, bottom)}
+        self.tabifyDockWidget(self.docks["log"], self.docks["history"])
+        self.docks["log"].raise_()
+        self.resizeDocks([self.docks["library"], self.docks["inspector"]], [270, 380],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["inspector"], self.docks["instance"]], [520, 380],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["log"]], [120], Qt.Orientation.Vertical)
+
+    def _build_menus(self) -> None:
+        menus = {}
+        for spec in ACTIONS:
+            if spec.menu not in menus:
+                menus[spec.menu] = self.menuBar().addMenu(f"&{spec.menu}")
+            menus[spec.menu].addAction(self.actions[spec.key])
+            if spec.key == "open":
+                self.recent_menu = menus["File"].addMenu("Open &Recent")
+            if spec.key in ("save_to_library", "screenshot", "redo", "move_down", "view_grid",
+                            "reset_window"):
+                menus[spec.menu].addSeparator()
+        panels = menus["View"].addMenu("&Panels")
+        for dock in self.docks.values():
+            panels.addAction(dock.toggleViewAction())
+        self._fill_recent()
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.readout = QLabel()
+        bar.addWidget(self.readout, 1)
+        self.status = {key: QLabel() for key in ("seed", "grid", "inside", "time")}
+        for label in self.status.values():
+            label.setStyleSheet("padding: 0 8px;")
+            bar.addPermanentWidget(label)
+
+    # -- wiring ----------------------------------------------------------------------------
+    def _connect(self) -> None:
+        slots = {"new": self.files.new, "open": self.files.open, "save": self.files.save,
+                 "save_as": self.files.save_as, "save_to_library": self.files.save_to_library,
+                 "export_mesh": self.export_mesh, "screenshot": self.screenshot,
+                 "quit": self.close, "undo": self.document.undo_stack.undo,
+                 "redo": self.document.undo_stack.redo, "reroll": self.instance.reroll,
+                 "remove_node": self.inspector.remove_node,
+                 "move_up": lambda: self.inspector.move_node(-1),
+                 "move_down": lambda: self.inspector.move_node(1), "find": self.focus_search,
+                 "reset_camera": self.workspace.viewport.reset_camera,
+                 "reset_window": lambda: self.view_state.set_window(*IMAGE_WINDOW),
+                 "toggle_overlay": lambda on: self.view_state.set_overlay(visible=on),
+                 "toggle_outline": lambda on: self.view_state.set_overlay(outline=on),
+                 "toggle_planes": self.workspace.viewport.set_planes_visible,
+                 "toggle_intensity": self.workspace.viewport.set_colour_by_intensity,
+                 "shortcuts": lambda: ShortcutsDialog(self).exec(),
+                 "about": lambda: QMessageBox.about(self, "About FDIF Studio", about_text())}
+        for key, name in VIEW_KEYS.items():
+            slots[key] = lambda _=False, n=name: self.workspace.grid.maximise(n)
+        for key, slot in slots.items():
+            action = self.actions[key]
+            (action.toggled if action.isCheckable() else action.triggered).connect(
+                slot if action.isCheckable() else (lambda _=False, s=slot: s()))
+        stack = self.document.undo_stack
+        stack.canUndoChanged.connect(self.actions["undo"].setEnabled)
+        stack.canRedoChanged.connect(self.actions["redo"].setEnabled)
+        stack.undoTextChanged.connect(lambda t: self.actions["undo"].setText(f"&Undo {t}".strip()))
+        stack.redoTextChanged.connect(lambda t: self.actions["redo"].setText(f"&Redo {t}".strip()))
+        self.actions["undo"].setEnabled(False)
+        self.actions["redo"].setEnabled(False)
+        self.actions["toggle_overlay"].setChecked(self.view_state.overlay_visible)
+        self.actions["toggle_planes"].setChecked(True)
+        self.view_state.overlay_changed.connect(self._sync_overlay_actions)
+        self.document.changed.connect(lambda _structural: self.request_preview())
+        self.document.dirty_changed.connect(lambda _dirty: self._update_title())
+        self.document.path_changed.connect(self._update_title)
+        self.instance.changed.connect(self.request_preview)
+        self.service.ready.connect(self.show_result)
+        self.service.failed.connect(self.show_failure)
+        self.inspector.error.connect(lambda message: log.warning("edit refused: %s", message))
+        self.library.open_shape.connect(self.files.open_shape)
+        self.library.open_preset.connect(self.files.open_path)
+        self.files.recent_changed.connect(self._fill_recent)
+        self.files.collection_opened.connect(self.library.add_group)
+        self.files.library_changed.connect(self.library.reload)
+        self.files.failed.connect(self._show_file_error)
+        for view in self.workspace.slices.values():
+            view.hovered.connect(self.readout.setText)
+
+    def _sync_overlay_actions(self) -> None:
+        for key, on in (("toggle_overlay", self.view_state.overlay_visible),
+                        ("toggle_outline", self.view_state.overlay_outline)):
+            action = self.actions[key]
+            action.blockSignals(True)
+            action.setChecked(on)
+            action.blockSignals(False)
+
+    # -- previews --------------------------------------------------------------------------
+    def request_preview(self) -> int:
+        """Ask the worker for the current class and instance; returns the request number."""
+        number = self.service.request(self.document.shape, self.instance.settings)
+        self._requested_at[number] = time.perf_counter()
+        return number
+
+    def show_result(self, result: PreviewResult) -> None:
+        """Show a finished preview everywhere (stale results never reach this)."""
+        self.result = result
+        preview = result.preview
+        self.view_state.set_shape(preview.grid.shape)
+        self.inspector.span = float(min(preview.grid.shape))
+        self.workspace.show_result(result)
+        self.workspace.show_error(None)
+        self.inspector.show_instance(preview.instance)
+        self.instance_panel.show_preview(preview)
+        started = self._requested_at.pop(result.request.number, None)
+        for number in [n for n in self._requested_at if n < result.request.number]:
+            del self._requested_at[number]
+        self.last_update_ms = (time.perf_counter() - started) * 1e3 if started else result.total_ms
+        seed, grid = result.request.settings.seed, preview.grid.shape
+        self.status["seed"].setText(f"seed {seed}")
+        self.status["grid"].setText(f"grid {'×'.join(map(str, grid))}")
+        self.status["inside"].setText(f"inside {preview.inside:,} voxels")
+        self.status["time"].setText(f"{self.last_update_ms:.0f} ms")
+        self.status["time"].setToolTip("Request to display; core and mesh: " + ", ".join(
+            f"{k} {v:.0f}" for k, v in result.timings.items()) + " ms")
+
+    def show_failure(self, request: PreviewRequest, message: str) -> None:
+        """The core refused the class or instance: say why, keep showing the last result."""
+        self._requested_at.pop(request.number, None)
+        self.workspace.show_error(f"Cannot preview {request.shape.name} (seed "
+                                  f"{request.settings.seed}): {message}")
+        log.error("preview failed: %s", message)
+
+    # -- commands --------------------------------------------------------------------------
+    def focus_search(self) -> None:
+        self.docks["library"].show()
+        self.docks["library"].raise_()
+        self.library.search.setFocus()
+        self.library.search.selectAll()
+
+    def export_mesh(self, path: str | None = None) -> bool:
+        """Write the surface shown through the core's mesh writer (format by suffix)."""
+        if self.result is None or self.result.mesh.n_cells == 0:
+            self._show_file_error("There is no surface to export: the instance has no zero crossing.")
+            return False
+        if path is None:
+            filters = ";;".join(f"{s[1:].upper()} (*{s})" for s in MESH_FORMATS)
+            path = QFileDialog.getSaveFileName(self, "Export mesh", f"{self.document.shape.name}.stl",
+                                               filters)[0]
+            if not path:
+                return False
+        vertices, faces = mesh_arrays(self.result.mesh)
+        try:
+            write_mesh(Path(path), vertices, faces, self.document.shape.name)
+        except (FdifError, OSError) as err:
+            self._show_file_error(f"Cannot export the mesh to {path}: {err}")
+            return False
+        log.info("exported %d vertices, %d triangles to %s", len(vertices), len(faces), path)
+        return True
+
+    def screenshot(self, path: str | None = None) -> bool:
+        """Save the 3D view as PNG and put it on the clipboard."""
+        image = self.workspace.viewport.grab_image()
+        QGuiApplication.clipboard().setImage(image)
+        if path is None:
+            path = QFileDialog.getSaveFileName(self, "Save screenshot",
+                                               f"{self.document.shape.name}.png", "PNG (*.png)")[0]
+            if not path:
+                log.info("3D view copied to the clipboard")
+                return False
+        if not image.save(str(path), "PNG"):
+            self._show_file_error(f"Cannot write the screenshot to {path}")
+            return False
+        log.info("3D view saved to %s and copied to the clipboard", path)
+        return True
+
+    def _show_file_error(self, message: str) -> None:
+        self.workspace.show_error(message)
+        self.statusBar().showMessage(message, 8000)
+
+    # -- title, recent files, drag and drop ------------------------------------------------
+    def _update_title(self) -> None:
+        doc = self.document
+        where = str(doc.path) if doc.path else ("built-in, read-only" if doc.read_only else "not saved")
+        self.setWindowTitle(f"{doc.title}[*] — {where} — FDIF Studio")
+        self.setWindowModified(doc.dirty)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.files.recent()
+        for path in recent:
+            self.recent_menu.addAction(path, lambda p=path: self.files.open_path(p))
+        self.recent_menu.setEnabled(bool(recent))
+
+    @staticmethod
+    def _dropped_files(urls: list[QUrl]) -> list[str]:
+        return [url.toLocalFile() for url in urls
+                if url.isLocalFile() and Path(url.toLocalFile()).suffix in OPENABLE]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls() and self._dropped_files(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        files = self._dropped_files(event.mimeData().urls())
+        if files:
+            event.acceptProposedAction()
+            self.files.open_path(files[0])
+
+    # -- lifetime --------------------------------------------------------------------------
+    def _restore(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        grid = self.settings.value("instance/grid")
+        if grid is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                self.instance.update(grid=(int(grid),) * 3)
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("instance/grid", self.instance.settings.grid[0])
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if not self.files.may_discard():
+            event.ignore()
+            return
+        self.save_settings()
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop the background threads and release GL (idempotent)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.service.shutdown()
+        self.library.shutdown()
+        self.log_view.detach()
+        self.workspace.viewport.close_plotter()

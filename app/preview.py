@@ -1,0 +1,161 @@
+"""The preview worker: evaluates and meshes the current instance off the GUI thread.
+
+Requests go into a one-slot mailbox: a new request replaces one that has not started, so a
+slider drag never queues stale work. Each request carries an increasing number; the service
+drops a result whose number is older than the last result it delivered or than a request that
+finished after it, so an old result never overwrites a newer one. The worker calls
+``fdif_core.preview`` and the VTK mesher and nothing else.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import pyvista as pv
+from PyQt6.QtCore import QObject, QThread, pyqtSignal
+
+from app.meshing import zero_surface
+from fdif_core.preview import InstanceSettings, Preview, preview_class
+from fdif_core.shapes import ShapeClass
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    """What to show: a validated class and how to draw its instance."""
+
+    number: int
+    shape: ShapeClass
+    settings: InstanceSettings
+
+
+@dataclass
+class PreviewResult:
+    """A finished request: the core's preview, the zero surface and timings (ms)."""
+
+    request: PreviewRequest
+    preview: Preview
+    mesh: pv.PolyData
+    timings: dict[str, float]
+
+    @property
+    def total_ms(self) -> float:
+        return sum(self.timings.values())
+
+
+def compute(request: PreviewRequest) -> PreviewResult:
+    """Evaluate and mesh one request (runs in the worker; also used by the benchmark)."""
+    preview = preview_class(request.shape, request.settings)
+    start = time.perf_counter()
+    mesh = zero_surface(preview.grid, preview.sdf, preview.image)
+    timings = {**preview.timings, "mesh": (time.perf_counter() - start) * 1e3}
+    return PreviewResult(request, preview, mesh, timings)
+
+
+class _Mailbox:
+    """One pending request at most; ``take`` blocks until there is one (or the box closes)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._pending: PreviewRequest | None = None
+        self._closed = False
+
+    def put(self, request: PreviewRequest) -> None:
+        with self._cond:
+            self._pending = request
+            self._cond.notify()
+
+    def take(self) -> PreviewRequest | None:
+        with self._cond:
+            while self._pending is None and not self._closed:
+                self._cond.wait()
+            request, self._pending = self._pending, None
+            return request
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+
+class _Worker(QThread):
+    done = pyqtSignal(object)
+    failed = pyqtSignal(object, str)
+
+    def __init__(self, mailbox: _Mailbox) -> None:
+        super().__init__()
+        self.mailbox = mailbox
+
+    def run(self) -> None:
+        while (request := self.mailbox.take()) is not None:
+            try:
+                self.done.emit(compute(request))
+            except Exception as err:  # noqa: BLE001 - any core error is shown, never fatal
+                message = err.args[0] if isinstance(err, (KeyError, ValueError)) and err.args \
+                    else f"{type(err).__name__}: {err}"
+                self.failed.emit(request, str(message))
+
+
+class PreviewService(QObject):
+    """Latest-wins previews: ``request`` returns at once; ``ready`` or ``failed`` follow.
+
+    Signals
+    -------
+    ready(PreviewResult)
+        A result newer than every result delivered before.
+    failed(PreviewRequest, str)
+        The core refused the request; the message says why.
+    busy(bool)
+        Whether a request is pending or running.
+    """
+
+    ready = pyqtSignal(object)
+    failed = pyqtSignal(object, str)
+    busy = pyqtSignal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._mailbox = _Mailbox()
+        self._worker = _Worker(self._mailbox)
+        self._worker.done.connect(self._on_done)
+        self._worker.failed.connect(self._on_failed)
+        self._issued = 0
+        self._delivered = 0
+        self.dropped = 0
+        self._worker.start()
+
+    @property
+    def latest(self) -> int:
+        """Number of the newest request."""
+        return self._issued
+
+    def request(self, shape: ShapeClass, settings: InstanceSettings) -> int:
+        """Queue a preview (replacing any request not yet started); returns its number."""
+        self._issued += 1
+        self._mailbox.put(PreviewRequest(self._issued, shape, settings))
+        self.busy.emit(True)
+        return self._issued
+
+    def _settle(self, number: int) -> bool:
+        """Whether a finished request is still news; updates the busy state."""
+        if number >= self._issued:
+            self.busy.emit(False)
+        if number <= self._delivered:
+            self.dropped += 1
+            return False
+        self._delivered = number
+        return True
+
+    def _on_done(self, result: PreviewResult) -> None:
+        if self._settle(result.request.number):
+            self.ready.emit(result)
+
+    def _on_failed(self, request: PreviewRequest, message: str) -> None:
+        if self._settle(request.number):
+            self.failed.emit(request, message)
+
+    def shutdown(self) -> None:
+        """Stop the worker after its current request (call before the app quits)."""
+        self._mailbox.close()
+        self._worker.wait(10000)
