@@ -130,6 +130,11 @@ class PreviewService(QObject):
         """Number of the newest request."""
         return self._issued
 
+    @property
+    def settled(self) -> bool:
+        """Whether the newest request has been answered (shown, failed)."""
+        return self._delivered >= self._issued
+
     def request(self, shape: ShapeClass, settings: InstanceSettings) -> int:
         """Queue a preview (replacing any request not yet started); returns its number."""
         self._issued += 1

@@ -27,9 +27,9 @@ class Workspace(QWidget):
         self.state = state
         self.viewport = Viewport3D(state)
         self.slices = {name: SliceView(name, state) for name in ORIENTATIONS}
-        self.frames = {"3d": ViewFrame("3D", self.viewport, "#c8ced6")}
+        self.frames = {"3d": ViewFrame("3d", self.viewport, "#c8ced6", "3D")}
         for name, view in self.slices.items():
-            self.frames[name] = ViewFrame(name.capitalize(), view, PLANE_COLOURS[name])
+            self.frames[name] = ViewFrame(name, view, PLANE_COLOURS[name], name.capitalize())
         frame3d = self.frames["3d"]
         for text, tip, which in VIEW_BUTTONS:
             frame3d.add_tool(text, tip, (lambda _=False, w=which: self.viewport.reset_camera())

@@ -13,11 +13,12 @@ class ViewFrame(QFrame):
 
     maximise_requested = pyqtSignal(str)
 
-    def __init__(self, name: str, view: QWidget, colour: str, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, view: QWidget, colour: str, title: str | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.name, self.view = name, view
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.title = QLabel(name)
+        self.title = QLabel(title or name)
         self.title.setStyleSheet(f"color: {colour}; font-weight: bold; padding: 1px 4px;")
         self.info = QLabel()
         self.info.setStyleSheet("color: #9aa4b1; padding: 1px 4px;")
