@@ -37,7 +37,7 @@ def save_when_ready(window: QMainWindow, path: Path, started: float, timeout_s: 
         window.close()
 
     def on_ready(_result) -> None:
-        if not shown:
+        if not shown and window.service.settled:  # the newest request (e.g. an opened FILE)
             shown.append(time.perf_counter() - started)
             QTimer.singleShot(SETTLE_MS, finish)
 
