@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _prepare_environment() -> str | None:
     """Qt's environment; the reason the studio cannot start, or ``None``."""
-    os.environ.setdefault("QT_API", "pyqt6")  # pyvistaqt's qtpy: never PySide by accident
+    os.environ.setdefault("QT_API", "pyqt6")  # superqt's qtpy: never PySide by accident
     if "XDG_RUNTIME_DIR" not in os.environ:
         runtime = Path(f"/tmp/runtime-{os.getuid()}")
         runtime.mkdir(mode=0o700, exist_ok=True)

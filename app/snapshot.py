@@ -13,8 +13,8 @@ SETTLE_MS = 400  # let the last paint of the views land before grabbing
 
 
 def grab_window(window: QMainWindow, path: Path) -> bool:
-    """Render the 3D view, grab the window (VTK included) and save it as PNG."""
-    window.workspace.viewport.plotter.render()
+    """Wait until the 3D view has drawn every change, grab the window and save it as PNG."""
+    window.workspace.viewport.grab_image()  # every change drawn
     QApplication.processEvents()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

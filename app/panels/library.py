@@ -11,6 +11,7 @@ from PyQt6.QtCore import QSortFilterProxyModel, Qt, QThread, pyqtSignal
 from PyQt6.QtGui import QIcon, QPixmap, QStandardItem, QStandardItemModel
 from PyQt6.QtWidgets import QLineEdit, QTreeView, QVBoxLayout, QWidget
 
+from app.background import lower_this_thread
 from fdif_core.library import FAMILIES, builtin_root, family_of, library_roots, shape_library, user_root
 from fdif_core.shapes import ShapeClass
 from fdif_core.thumbnails import cached_thumbnail, thumbnail_path
@@ -31,6 +32,7 @@ class ThumbnailLoader(QThread):
         self.jobs: queue.Queue[ShapeClass | None] = queue.Queue()
 
     def run(self) -> None:
+        lower_this_thread()
         while (shape := self.jobs.get()) is not None:
             try:
                 path = cached_thumbnail(shape)

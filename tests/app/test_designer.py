@@ -109,7 +109,7 @@ def test_crosshair_click_moves_the_other_views(studio, qtbot):
     assert studio.workspace.frames["coronal"].info.text() == f"y 41 / {GRID}"
     # the 3D view's axial... planes follow: the coronal plane sits at world y of row 40
     grid = studio.result.preview.grid
-    assert studio.workspace.viewport.planes["coronal"][1].GetPosition()[1] == \
+    assert studio.workspace.viewport.scene_after_drawing().plane_position("coronal")[1] == \
         grid.start[1] + 40 * grid.step[1]
     # a drag moves it continuously; keys and the wheel step the slice
     mouse_drag(axial, Qt.MouseButton.LeftButton, view_point(axial, 20.5, 40.5),
