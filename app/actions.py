@@ -68,7 +68,9 @@ MOUSE_HELP = (
     ("Page Up / Page Down", "Step five slices"),
     ("Right drag in a slice", "Window (left–right) and level (up–down)"),
     ("Middle drag / Ctrl + wheel", "Pan / zoom a slice"),
-    ("Left / right / middle drag in 3D", "Rotate / zoom / pan the camera"),
+    ("Left drag in 3D", "Rotate the camera about the focal point"),
+    ("Middle drag / Shift + left drag in 3D", "Pan the camera"),
+    ("Right drag / wheel in 3D", "Zoom the camera"),
     ("Double-click a view's title", "Maximise it; again to restore"),
 )
 

@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
                       "history": self._dock("History", "history", self.history, bottom)}
         self.tabifyDockWidget(self.docks["log"], self.docks["history"])
         self.docks["log"].raise_()
-        self.resizeDocks([self.docks["library"], self.docks["inspector"]], [270, 380],
+        self.resizeDocks([self.docks["library"], self.docks["inspector"]], [250, 450],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["inspector"], self.docks["instance"]], [520, 380],
                          Qt.Orientation.Vertical)

@@ -24,6 +24,20 @@ class Mapper:
         """Whether it is non-zero outside the object (then it needs the whole grid)."""
         return self.formula == "inverse_cube"
 
+    @property
+    def expression(self) -> str:
+        """``g(d)`` written out (spec §10), e.g. ``"g(d) = 128·2^d inside, 0 outside"``."""
+        v, m = f"{self.value:g}", self.modulus
+        inside = {
+            "inverse_cube": "128 / (|d|³ + 1) everywhere",
+            "exponential": f"128·{v}^d",
+            "linear": f"clamp(128 + {v}·d, 0, 128)",
+            "floor": f"clamp(128 + 10·ceil(d/{v}), 0, 128)",
+            "modular": f"((ceil(d/{v}) + {m - 1}) mod {m})·128/{m - 1}",
+            "sinusoidal": f"64·(cos(2π·d/{v}) + 1)",
+        }[self.formula]
+        return f"g(d) = {inside}" + ("" if self.has_halo else " inside, 0 outside")
+
     def bound_beyond(self, distance: float | torch.Tensor) -> float | torch.Tensor:
         """Largest value at any ``|d| > distance`` (only halo mappers are non-zero there);
         ``distance`` may be a tensor of non-negative distances."""

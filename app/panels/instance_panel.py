@@ -131,9 +131,7 @@ class InstancePanel(QWidget):
         """The drawn instance's mapper (the class's own, if it fixes one) and distances."""
         mapper = preview.instance.mapper
         fixed = class_mapper(preview.instance.tree) is not None
-        m = MAPPERS[mapper]
-        detail = f"{m.formula}" + (f", value {m.value:g}" if m.value else "") + \
-            (f", modulus {m.modulus}" if m.modulus else "")
-        self.mapper_info.setText(f"{detail}" + ("  — fixed by the class's mapper node" if fixed else ""))
+        detail = MAPPERS[mapper].expression
+        self.mapper_info.setText(detail + ("  — fixed by the class's mapper node" if fixed else ""))
         self.mapper.setEnabled(not fixed)
         self.curve.show_mapper(mapper, preview.distance_range)

@@ -100,3 +100,14 @@ def test_gradient_noise_is_seeded_and_bounded():
     assert torch.equal(a, b) and not torch.allclose(a, c)
     assert float(a.abs().max()) <= -noise.lower_bound(Grid.reference((8, 8, 8)))
     assert 0.3 < float(a.std()) < 2.0  # a real, non-degenerate pattern
+
+
+def test_mapper_expressions_spell_out_the_spec_formulas():
+    from fdif_core.mappers import MAPPERS
+
+    assert MAPPERS["inverse_cube"].expression == "g(d) = 128 / (|d|³ + 1) everywhere"
+    assert MAPPERS["floor_width_0.5"].expression == \
+        "g(d) = clamp(128 + 10·ceil(d/0.5), 0, 128) inside, 0 outside"
+    assert MAPPERS["modular_10"].expression == \
+        "g(d) = ((ceil(d/0.5) + 9) mod 10)·128/9 inside, 0 outside"
+    assert all(m.expression.startswith("g(d) = ") for m in MAPPERS.values())
