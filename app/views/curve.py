@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 
 from app.views.colors import SURFACE
 from fdif_core.mappers import PEAK
 from fdif_core.preview import mapper_curve
+
+X_STEP = 2.0  # the plotted distance range snaps to this step, so small changes keep the axes
+
+
+def _x_range(lo: float, hi: float) -> tuple[float, float]:
+    """Distances to plot for an instance's ``lo … hi``: the whole inside and a margin outside."""
+    left = math.floor((min(lo, -1.0) - 1.0) / X_STEP) * X_STEP
+    right = min(math.ceil(max(hi, 1.0) / X_STEP) * X_STEP, abs(left) + 8.0)
+    return left, right
 
 
 class MapperCurve(pg.PlotWidget):
@@ -30,18 +41,19 @@ class MapperCurve(pg.PlotWidget):
         self.curve = self.plot(pen=pg.mkPen(SURFACE, width=2))
         self.mapper = ""
         self.distance_range = (-10.0, 10.0)
+        self._x_range = (0.0, 0.0)
 
     def show_mapper(self, mapper: str, distance_range: tuple[float, float] | None = None) -> None:
         """Plot ``mapper`` over the instance's distances (``distance_range``: min and max)."""
         if distance_range is not None:
             self.distance_range = distance_range
         lo, hi = self.distance_range
-        # inside values matter most: show the whole inside and a margin of outside
-        left = min(lo, -1.0) - 1.0
-        right = min(max(hi, 1.0), abs(left) + 8.0)
-        d, g = mapper_curve(mapper, left, right)
-        self.curve.setData(d, g)
+        left, right = _x_range(lo, hi)
+        if (mapper, left, right) != (self.mapper, *self._x_range):
+            # a new curve and axes only when they change: a slider drag mostly moves the range
+            d, g = mapper_curve(mapper, left, right)
+            self.curve.setData(d, g)
+            self.setXRange(left, right, padding=0)
+            self.mapper, self._x_range = mapper, (left, right)
         self.region.setRegion((lo, min(hi, right)))
-        self.setXRange(left, right, padding=0)
-        self.mapper = mapper
         self.setTitle(f"{mapper}: distances {lo:.1f} … {hi:.1f}", color="#c8ced6", size="9pt")

@@ -15,6 +15,10 @@ import sys
 
 if sys.platform.startswith("linux"):  # before VTK makes its first render window
     os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+    # Software GL (Mesa llvmpipe) draws with one thread per core by default, crowding out the GUI
+    # thread and the preview worker; one core fewer keeps a drag smooth on a 2-core machine
+    # (largest GUI-thread gap 47-57 ms against 66-182 ms, benchmarks/bench_studio.py --gui).
+    os.environ.setdefault("LP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
 
 import numpy as np  # noqa: E402 - after the render-window choice
 import pyvista as pv  # noqa: E402
