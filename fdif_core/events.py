@@ -6,6 +6,11 @@ Generation and training are generators of :class:`Event`. The CLI renders them w
 
 Event types: ``start``, ``progress`` (``done``, ``total``, ``rate``), ``file`` (``path``),
 ``warning`` (``message``), ``metric`` (training values), ``done``, ``error`` (``message``).
+
+A ``progress`` event may name the ``phase`` of the job it counts (``done`` of ``total`` in
+``unit``s), so a reader can show what a long job is doing: ``generate`` (samples), ``write``
+(files), ``card`` (dataset card), ``prepare`` (data checks, caching), ``train`` (steps),
+``validate`` (volumes), ``checkpoint``. A job emits one at least every few seconds.
 """
 
 from __future__ import annotations

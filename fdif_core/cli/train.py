@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fdif_core.errors import FdifError
+from fdif_core.training.recipes import RECIPES
 
 #: flags set by the sub-command itself rather than generated
 _SPECIAL = {"mode", "pretrained", "out", "preset", "data"}
@@ -82,6 +83,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="continue the run in --out from its training_checkpoint.pth "
                    "(its recorded config, plus any flags given)")
     p.add_argument("--json", action="store_true", help="print events as JSON lines")
+    p.add_argument("--recipe", choices=list(RECIPES), default=None,
+                   help="named configuration under the config file and flags: "
+                   + "; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()))
     _add_field_flags(p)
 
 
@@ -90,7 +94,7 @@ def _train(args: argparse.Namespace) -> int:
     from fdif_core.training.config import TrainConfig, load_config
     from fdif_core.training.loop import distributed_env, train_job
 
-    skip = {"command", "handler", "config", "resume", "json", "library"}
+    skip = {"command", "handler", "config", "resume", "json", "library", "recipe"}
     overrides = {k: v for k, v in vars(args).items() if k not in skip}
     for key in ("crop_size", "window", "percentiles", "out_range", "spacing", "pos_neg"):
         if key in overrides:
@@ -103,7 +107,8 @@ def _train(args: argparse.Namespace) -> int:
             raise FdifError(f"--resume: {recorded} does not exist")
         config = load_config(recorded, overrides)
     else:
-        config = load_config(args.config, overrides, base=_pretrained_architecture(overrides))
+        config = load_config(args.config, overrides, base=_pretrained_architecture(overrides),
+                             recipe=args.recipe)
         if config.preset is None and config.data is None:
             raise FdifError("no training data: give --preset or --data"
                             if config.mode == "pretrain" else "give --data DATASET_JSON")

@@ -160,8 +160,9 @@ def field_help() -> dict[str, str]:
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None,
-                base: dict[str, Any] | None = None) -> TrainConfig:
-    """Defaults, then ``base``, then the TOML file ``path``, then ``overrides`` (CLI flags).
+                base: dict[str, Any] | None = None, recipe: str | None = None) -> TrainConfig:
+    """Defaults, then ``recipe``, then ``base``, then the TOML file ``path``, then
+    ``overrides`` (CLI flags).
 
     Parameters
     ----------
@@ -171,13 +172,18 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         Values that win over the file.
     base : dict, optional
         Values below the file (e.g. the architecture of the run a checkpoint comes from).
+    recipe : str, optional
+        A named configuration (:data:`~fdif_core.training.recipes.RECIPES`) below ``base``.
 
     Returns
     -------
     TrainConfig
         The validated config; errors name the file and field.
     """
-    data: dict[str, Any] = dict(base or {})
+    from fdif_core.training.recipes import recipe_fields
+
+    data: dict[str, Any] = recipe_fields(recipe) if recipe else {}
+    data.update(base or {})
     source = "training config"
     if path is not None:
         path = Path(path)

@@ -1,0 +1,51 @@
+"""Named training configurations: where a user starts (``fdif train --recipe NAME``).
+
+A recipe is a set of :class:`~fdif_core.training.config.TrainConfig` fields laid over the
+defaults; a config file and flags still win over it. ``paper`` is the defaults themselves (the
+spec §13 recipe); ``smoke`` is a run small enough to finish on a laptop CPU in minutes, to
+check a preset, a dataset or a machine before a long run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from fdif_core.errors import FdifError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named set of training fields and one line that says what it is for."""
+
+    name: str
+    summary: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+RECIPES: Mapping[str, Recipe] = MappingProxyType({
+    "smoke": Recipe(
+        "smoke",
+        "quick check on a CPU: small UNet, 32^3 crops x 2, 100 steps, 4 validation volumes "
+        "every 50 steps",
+        MappingProxyType({"model": "unet", "unet_channels": [8, 16, 32, 64],
+                          "unet_strides": [2, 2, 2], "unet_res_units": 1,
+                          "crop_size": (32, 32, 32), "crops_per_volume": 2,
+                          "max_steps": 100, "warmup_steps": 10, "val_samples": 4,
+                          "val_every": 50, "log_every": 5})),
+    "paper": Recipe(
+        "paper",
+        "the paper (spec §13): SwinUNETR, 96^3 crops x 4, 500 warm-up + cosine to 30,000 steps, "
+        "100 validation volumes every 500 steps",
+        MappingProxyType({})),
+})
+
+
+def recipe_fields(name: str) -> dict[str, Any]:
+    """The fields of recipe ``name`` (``FdifError`` naming the known ones otherwise)."""
+    try:
+        return dict(RECIPES[name].fields)
+    except KeyError:
+        raise FdifError(f"unknown recipe {name!r} (known: {', '.join(RECIPES)})") from None
