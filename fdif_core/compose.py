@@ -64,6 +64,9 @@ class Sample:
     objects: list[dict[str, Any]] = field(default_factory=list)
     seed: int = 0
     index: int = 0
+    #: int16 (D, H, W): 1 + the position of the object whose label each voxel holds, 0 for
+    #: background; made only when asked for (``Composer.render(..., owners=True)``)
+    owner: np.ndarray | None = None
 
 
 def _pick(rng: np.random.Generator, names: list[str], weights: list[float]) -> str:
@@ -144,8 +147,10 @@ class Composer:
                                cache=self.cache)
 
     @torch.inference_mode()
-    def render(self, plans: list[ObjectPlan], seed: int = 0, index: int = 0) -> Sample:
-        """Compose planned objects into an image and labels.
+    def render(self, plans: list[ObjectPlan], seed: int = 0, index: int = 0,
+               owners: bool = False) -> Sample:
+        """Compose planned objects into an image and labels (and, with ``owners``, the map of
+        which object each voxel's label comes from: :attr:`Sample.owner`).
 
         The intensity is ``uint8(floor(clamp(S + H, 0, 128)))`` where ``S`` sums the mapped
         values of the objects whose mapper vanishes outside and ``H`` those of the halo
@@ -179,13 +184,14 @@ class Composer:
             target = halo if mapper.has_halo else image
             target.view(-1).index_add_(0, evaluated.index, mapper(evaluated.values, all_inside))
             if len(inside):
-                painted.append((inside, plan))
+                painted.append((inside, plan, len(metadata)))
         if halos:
             quantized = self.resolve_halos(image, halo, self.omitted_halo_bound(halos), halos)
         else:
             quantized = quantize(image)
         label = self._paint(painted)
-        return Sample(quantized.cpu().numpy(), label.cpu().numpy(), metadata, seed, index)
+        owner = self._owners(painted).cpu().numpy() if owners else None
+        return Sample(quantized.cpu().numpy(), label.cpu().numpy(), metadata, seed, index, owner)
 
     def omitted_halo_bound(self, halos: list) -> torch.Tensor:
         """Per voxel, an upper bound of the halo values left out of the evaluated halo sum.
@@ -247,14 +253,25 @@ class Composer:
             return (math.prod(self.grid.shape) - volume) * slots + later_first
         return later_first
 
-    def _paint(self, painted: list) -> torch.Tensor:
+    def _paint_order(self, painted: list) -> list[int]:
+        """Positions in ``painted`` in the order they are painted (the smallest key last)."""
         slots = len(painted)
-        keys = [self.paint_key(len(inside), i, slots) for i, (inside, _) in enumerate(painted)]
-        order = sorted(range(slots), key=lambda i: -keys[i])  # the smallest key painted last
+        keys = [self.paint_key(len(item[0]), i, slots) for i, item in enumerate(painted)]
+        return sorted(range(slots), key=lambda i: -keys[i])
+
+    def _owners(self, painted: list) -> torch.Tensor:
+        """int16 map: 1 + the object position whose label each voxel holds (0: background)."""
+        owner = torch.zeros(self.grid.shape, dtype=torch.int16, device=self.device)
+        for i in self._paint_order(painted):
+            inside, _, position = painted[i]
+            owner.view(-1).index_fill_(0, inside, position)
+        return owner
+
+    def _paint(self, painted: list) -> torch.Tensor:
         tasks = 1 if self.vocab is None else len(self.vocab)
         planes = torch.zeros((tasks, *self.grid.shape), dtype=torch.int32, device=self.device)
-        for i in order:
-            inside, plan = painted[i]
+        for i in self._paint_order(painted):
+            inside, plan, _ = painted[i]
             values = [plan.entry.id] if self.vocab is None else task_ids(plan, self.vocab)
             for plane, value in zip(planes, values, strict=True):
                 plane.view(-1).index_fill_(0, inside, value)
