@@ -57,11 +57,15 @@ class InstanceState(QObject):
 
 
 class ViewState(QObject):
-    """Crosshair (voxel indices z, y, x), window/level and label overlay of the slice views."""
+    """Crosshair (voxel indices z, y, x), window/level and label overlay of the slice views;
+    in composition mode also the labels hidden, the opacity of the label surfaces and the
+    highlighted object (its position in the sample, from 1; 0 for none)."""
 
     crosshair_changed = pyqtSignal()
     window_changed = pyqtSignal()
     overlay_changed = pyqtSignal()
+    labels_changed = pyqtSignal()
+    highlight_changed = pyqtSignal()
 
     def __init__(self, shape: tuple[int, int, int] = (96, 96, 96), parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -71,6 +75,9 @@ class ViewState(QObject):
         self.overlay_visible = True
         self.overlay_opacity = 0.4
         self.overlay_outline = False
+        self.hidden_labels: frozenset[int] = frozenset()
+        self.surface_opacity = 1.0
+        self.highlight = 0
 
     def set_shape(self, shape: tuple[int, int, int]) -> None:
         """A new grid: the crosshair keeps its relative place."""
@@ -114,3 +121,26 @@ class ViewState(QObject):
         if outline is not None:
             self.overlay_outline = bool(outline)
         self.overlay_changed.emit()
+
+    def set_hidden_labels(self, hidden) -> None:
+        """Hide the labels in ``hidden`` (in the overlay and in 3D); show every other."""
+        hidden = frozenset(int(v) for v in hidden)
+        if hidden != self.hidden_labels:
+            self.hidden_labels = hidden
+            self.labels_changed.emit()
+
+    def set_label_visible(self, value: int, visible: bool) -> None:
+        self.set_hidden_labels(self.hidden_labels - {value} if visible
+                               else self.hidden_labels | {value})
+
+    def set_surface_opacity(self, opacity: float) -> None:
+        opacity = min(max(float(opacity), 0.0), 1.0)
+        if opacity != self.surface_opacity:
+            self.surface_opacity = opacity
+            self.labels_changed.emit()
+
+    def set_highlight(self, position: int) -> None:
+        """Highlight object ``position`` (from 1; 0 clears)."""
+        if int(position) != self.highlight:
+            self.highlight = int(position)
+            self.highlight_changed.emit()

@@ -26,7 +26,7 @@ from pydantic import (
 from fdif_core.displacements import DISPLACEMENTS, get_displacement
 from fdif_core.errors import FdifError
 from fdif_core.files import parse_model, read_toml
-from fdif_core.library import ShapeLibrary, library_roots, shape_library
+from fdif_core.library import ShapeLibrary, library_roots, shape_library, user_root
 from fdif_core.mappers import MAPPERS
 from fdif_core.migrations import PRESET_VERSION, migrate_preset
 from fdif_core.shapes import ShapeClass
@@ -231,3 +231,39 @@ def load_preset(name_or_path: str | Path, extra_libraries: tuple[Path, ...] = ()
 def preset_from_file(path: Path) -> Preset:
     """Read and validate a preset TOML file."""
     return parse_model(Preset, migrate_preset(read_toml(path), path), str(path))
+
+
+def save_user_preset(preset: Preset, overwrite: bool = False) -> Path:
+    """Write ``preset`` into the user library as ``presets/<name>.toml``, atomically.
+
+    Raises
+    ------
+    FdifError
+        When another library already has a preset of that name (a preset never shadows
+        another), or the file exists and ``overwrite`` is false.
+    """
+    path = user_root() / "presets" / f"{preset.name}.toml"
+    for root in library_roots():
+        other = root / "presets" / f"{preset.name}.toml"
+        if other.is_file() and other.resolve() != path.resolve():
+            raise FdifError(f"preset name {preset.name!r} is already defined by {other}; "
+                            "choose another name")
+    if path.exists() and not overwrite:
+        raise FdifError(f"{path} already exists; overwrite it or choose another name")
+    write_preset(path, preset)
+    return path
+
+
+def write_preset(path: Path, preset: Preset) -> None:
+    """Save ``preset`` as TOML atomically, as a person would write it: a list entry of weight
+    1 as its bare name, empty and unset fields left out. It reads back as the same preset."""
+    import tomli_w
+
+    from fdif_core.files import atomic_write_bytes
+
+    data = preset.model_dump(mode="json", exclude_none=True)
+    for key in ("classes", "mappers", "displacements"):
+        data[key] = [e["name"] if e["weight"] == 1.0 else e for e in data[key]]
+    if not data["class_hashes"]:
+        del data["class_hashes"]
+    atomic_write_bytes(Path(path), tomli_w.dumps(data).encode())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 SURFACE = "#ec9448"  # the studio's surface colour (the core's thumbnails use the same)
+HIGHLIGHT = "#fff27a"  # the object picked in composition mode (3D surface, slice outline)
 BACKGROUND_3D = "#20242b"
 # Slicer's convention: axial red, coronal green, sagittal yellow (planes, titles, crosshair lines)
 PLANE_COLOURS = {"axial": "#e05555", "coronal": "#5fbf5f", "sagittal": "#e6c84f"}

@@ -23,7 +23,7 @@ if sys.platform.startswith("linux"):  # before VTK makes its first render window
 import numpy as np  # noqa: E402 - after the render-window choice
 import pyvista as pv  # noqa: E402
 
-from app.views.colors import BACKGROUND_3D, PLANE_COLOURS, SURFACE  # noqa: E402
+from app.views.colors import BACKGROUND_3D, HIGHLIGHT, PLANE_COLOURS, SURFACE, label_colour  # noqa: E402
 from fdif_core.grid import Grid  # noqa: E402
 
 INTENSITY_RANGE = (0.0, 128.0)
@@ -68,14 +68,24 @@ class Scene:
         self.planes: dict[str, tuple[pv.PolyData, object]] = {}
         self.colour_by_intensity = False
         self.planes_visible = True
+        self.labels: dict[int, tuple[pv.PolyData, object]] = {}  # label value: mesh, actor
+        self.hidden_labels: frozenset[int] = frozenset()
+        self.label_opacity = 1.0
+        self.highlight = pv.PolyData()
+        self.highlight_actor = None
 
     # -- content ---------------------------------------------------------------------------
-    def set_surface(self, mesh: pv.PolyData, grid: Grid) -> None:
-        """Show ``mesh`` (updating the one surface actor in place) on ``grid``."""
+    def _use_grid(self, grid: Grid) -> bool:
+        """Size the box and planes to ``grid``; whether it is a new grid."""
         new_grid = self.grid is None or grid != self.grid
         self.grid = grid
         if new_grid:
             self._build_grid_items(grid)
+        return new_grid
+
+    def set_surface(self, mesh: pv.PolyData, grid: Grid) -> None:
+        """Show ``mesh`` (updating the one surface actor in place) on ``grid``."""
+        new_grid = self._use_grid(grid)
         if mesh.n_points:
             self.mesh.copy_from(mesh)
             if self.surface_actor is None:
@@ -89,6 +99,56 @@ class Scene:
             self.surface_actor.SetVisibility(False)
         if new_grid:
             self.reset_camera()
+
+    def set_label_surfaces(self, meshes: dict[int, pv.PolyData], grid: Grid) -> None:
+        """Show one surface per label value (label colours), replacing the previous set;
+        actors of values shown before are updated in place."""
+        new_grid = self._use_grid(grid)
+        for value in [v for v in self.labels if v not in meshes or not meshes[v].n_points]:
+            self.plotter.remove_actor(self.labels.pop(value)[1], render=False)
+        for value, mesh in meshes.items():
+            if not mesh.n_points:
+                continue
+            if value in self.labels:
+                self.labels[value][0].copy_from(mesh)
+            else:
+                holder = pv.PolyData()
+                holder.copy_from(mesh)
+                actor = self.plotter.add_mesh(holder, color=label_colour(value), copy_mesh=False,
+                                              smooth_shading=False, reset_camera=False,
+                                              render=False)
+                self.labels[value] = (holder, actor)
+        self._apply_label_style()
+        if new_grid:
+            self.reset_camera()
+
+    def set_hidden_labels(self, hidden: frozenset[int]) -> None:
+        self.hidden_labels = frozenset(hidden)
+        self._apply_label_style()
+
+    def set_label_opacity(self, opacity: float) -> None:
+        self.label_opacity = min(max(float(opacity), 0.0), 1.0)
+        self._apply_label_style()
+
+    def _apply_label_style(self) -> None:
+        dimmed = self.highlight_actor is not None and self.highlight_actor.GetVisibility()
+        for value, (_, actor) in self.labels.items():
+            actor.SetVisibility(value not in self.hidden_labels)
+            actor.GetProperty().SetOpacity(self.label_opacity * (0.25 if dimmed else 1.0))
+
+    def set_highlight(self, mesh: pv.PolyData | None) -> None:
+        """Draw ``mesh`` (one object's voxels) in the highlight colour over the labels, which
+        fade while it shows; ``None`` or an empty mesh removes it."""
+        show = mesh is not None and mesh.n_points > 0
+        if show:
+            self.highlight.copy_from(mesh)
+            if self.highlight_actor is None:
+                self.highlight_actor = self.plotter.add_mesh(
+                    self.highlight, color=HIGHLIGHT, copy_mesh=False, smooth_shading=False,
+                    reset_camera=False, render=False)
+        if self.highlight_actor is not None:
+            self.highlight_actor.SetVisibility(show)
+        self._apply_label_style()
 
     def _build_grid_items(self, grid: Grid) -> None:
         """The grid's bounding box and one plane per slice view, sized to the grid."""

@@ -18,7 +18,7 @@ from PyQt6.QtCore import QPointF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QKeyEvent
 
 from app.state import ViewState
-from app.views.colors import PLANE_COLOURS, label_lut
+from app.views.colors import HIGHLIGHT, PLANE_COLOURS, label_lut
 from fdif_core.grid import Grid
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
@@ -118,13 +118,15 @@ class SliceView(pg.GraphicsView):
         self.state = state
         self.grid: Grid | None = None
         self.volumes: dict[str, np.ndarray] = {}
+        self.names: dict[int, str] = {}
         self._lut = label_lut()
         self.box = _SliceBox(self)
         self.setCentralItem(self.box)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.label_item = pg.ImageItem(axisOrder="row-major")
-        self.box.addItem(self.image_item)
-        self.box.addItem(self.label_item)
+        self.highlight_item = pg.ImageItem(axisOrder="row-major")
+        for item in (self.image_item, self.label_item, self.highlight_item):
+            self.box.addItem(item)
         o = self.orientation
         self.row_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(PLANE_COLOURS[o.row_line], width=1))
         self.col_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(PLANE_COLOURS[o.col_line], width=1))
@@ -137,13 +139,26 @@ class SliceView(pg.GraphicsView):
         state.crosshair_changed.connect(self.refresh)
         state.window_changed.connect(self._apply_window)
         state.overlay_changed.connect(self._draw_labels)
+        state.labels_changed.connect(self._update_lut)
+        state.highlight_changed.connect(self._draw_highlight)
 
     # -- data ------------------------------------------------------------------------------
-    def set_volumes(self, grid: Grid, image: np.ndarray, label: np.ndarray, sdf: np.ndarray) -> None:
-        """Show new arrays (all ``(D, H, W)``); the view range resets when the grid changes."""
+    def set_volumes(self, grid: Grid, image: np.ndarray, label: np.ndarray,
+                    sdf: np.ndarray | None = None, owner: np.ndarray | None = None,
+                    names: dict[int, str] | None = None) -> None:
+        """Show new arrays (all ``(D, H, W)``: the image, its labels, and optionally the signed
+        distance and the object each voxel's label comes from, for the readout and the
+        highlight); ``names`` names label values. The view range resets with a new grid."""
         new_grid = self.grid is None or grid.shape != self.grid.shape
         self.grid = grid
-        self.volumes = {"image": image, "label": label, "sdf": sdf}
+        self.volumes = {"image": image, "label": label}
+        for key, array in (("sdf", sdf), ("owner", owner)):
+            if array is not None:
+                self.volumes[key] = array
+        self.names = dict(names or {})
+        top = int(label.max()) if label.size else 0
+        if top >= len(self._lut):
+            self._update_lut(size=top + 1)
         self.refresh()
         if new_grid:
             self.box.autoRange(padding=0.02)
@@ -162,6 +177,7 @@ class SliceView(pg.GraphicsView):
             return
         self.image_item.setImage(self.current("image"), levels=self.state.levels, autoLevels=False)
         self._draw_labels()
+        self._draw_highlight()
         o = self.orientation
         self.row_line.setPos(self.state.crosshair[o.rows] + 0.5)
         self.col_line.setPos(self.state.crosshair[o.cols] + 0.5)
@@ -179,6 +195,25 @@ class SliceView(pg.GraphicsView):
             labels = outline(labels)
         self.label_item.setImage(self._lut[labels], autoLevels=False, levels=(0, 255))
         self.label_item.setOpacity(state.overlay_opacity)
+
+    def _update_lut(self, size: int | None = None) -> None:
+        """The overlay's colours: hidden labels transparent."""
+        self._lut = label_lut(max(size or len(self._lut), 256))
+        hidden = [v for v in self.state.hidden_labels if v < len(self._lut)]
+        self._lut[hidden, 3] = 0
+        self._draw_labels()
+
+    def _draw_highlight(self) -> None:
+        """The outline of the highlighted object's voxels in this slice."""
+        position = self.state.highlight
+        visible = bool(position) and "owner" in self.volumes
+        self.highlight_item.setVisible(visible)
+        if not visible:
+            return
+        held = outline((self.current("owner") == position).astype(np.uint8))
+        colour = np.zeros((2, 4), dtype=np.uint8)
+        colour[1] = (*QColor(HIGHLIGHT).getRgb()[:3], 255)
+        self.highlight_item.setImage(colour[held], autoLevels=False, levels=(0, 255))
 
     # -- interaction -----------------------------------------------------------------------
     def voxel_at(self, point: QPointF) -> tuple[int, int, int] | None:
@@ -224,13 +259,21 @@ class SliceView(pg.GraphicsView):
         self.hovered.emit(self.readout)
 
     def describe(self, voxel: tuple[int, int, int]) -> str:
-        """The readout of one voxel: world position, intensity, label, signed distance."""
+        """The readout of one voxel: world position, intensity, label (and its name), and the
+        signed distance or the object the label comes from, where the view has them."""
         grid = self.grid
         world = [grid.start[a] + voxel[a] * grid.step[a] for a in range(3)]
         v = {name: array[voxel] for name, array in self.volumes.items()}
-        return (f"x {world[2]:.1f}  y {world[1]:.1f}  z {world[0]:.1f}   "
-                f"intensity {int(v['image'])}   label {int(v['label'])}   "
-                f"distance {float(v['sdf']):.3f}")
+        label = int(v["label"])
+        text = (f"x {world[2]:.1f}  y {world[1]:.1f}  z {world[0]:.1f}   "
+                f"intensity {int(v['image'])}   label {label}")
+        if label in self.names:
+            text += f" ({self.names[label]})"
+        if "owner" in v and int(v["owner"]):
+            text += f"   object {int(v['owner'])}"
+        if "sdf" in v:
+            text += f"   distance {float(v['sdf']):.3f}"
+        return text
 
     def title(self) -> str:
         """``"Axial  z 48 / 96"``: the view and its slice."""

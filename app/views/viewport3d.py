@@ -142,6 +142,8 @@ class Viewport3D(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.mesh = pv.PolyData()
+        self.label_meshes: dict[int, pv.PolyData] = {}
+        self.highlight: pv.PolyData | None = None
         self.grid: Grid | None = None
         self.colour_by_intensity = False
         self.planes_visible = True
@@ -162,6 +164,23 @@ class Viewport3D(QWidget):
         self.mesh, self.grid = mesh, grid
         self._post(lambda scene: scene.set_surface(mesh, grid), "surface")
         self._place_planes()
+
+    def set_label_surfaces(self, meshes: dict[int, pv.PolyData], grid: Grid) -> None:
+        """Show one surface per label value (handed over: the caller must not change them)."""
+        self.label_meshes, self.grid = meshes, grid
+        self._post(lambda scene: scene.set_label_surfaces(meshes, grid), "labels")
+        self._place_planes()
+
+    def set_hidden_labels(self, hidden: frozenset[int]) -> None:
+        self._post(lambda scene: scene.set_hidden_labels(hidden), "hidden_labels")
+
+    def set_label_opacity(self, opacity: float) -> None:
+        self._post(lambda scene: scene.set_label_opacity(opacity), "label_opacity")
+
+    def set_highlight(self, mesh: pv.PolyData | None) -> None:
+        """Draw ``mesh`` highlighted (``None``: no highlight)."""
+        self.highlight = mesh
+        self._post(lambda scene: scene.set_highlight(mesh), "highlight")
 
     def _place_planes(self) -> None:
         if self.grid is None:

@@ -9,7 +9,23 @@ from pathlib import Path
 from fdif_core.bundles import BUNDLE_SUFFIX, export_bundle, import_bundle, load_bundle
 from fdif_core.errors import FdifError
 from fdif_core.library import builtin_root, library_roots, shape_library, user_root
-from fdif_core.presets import class_table, load_preset, preset_from_file
+from fdif_core.preset_editing import (
+    FIELDS,
+    LISTS,
+    add_entry,
+    remove_entry,
+    set_field,
+    set_weight,
+    validated_preset,
+)
+from fdif_core.presets import Preset, class_table, load_preset, preset_from_file, write_preset
+
+
+class _EditAction(argparse.Action):
+    """Collects ``--set/--add/--remove/--weight`` in the order given."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        getattr(namespace, self.dest).append((option_string.lstrip("-"), values))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +43,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", help="preset name, .toml file or bundle")
     p.add_argument("--out", type=Path, required=True, help=f"output file ({BUNDLE_SUFFIX})")
     p.set_defaults(handler=_export)
+    p = verbs.add_parser("edit", help="apply edits to a preset and write the result",
+                         description="Apply edits in the order given (each validated, as the "
+                         "studio's preset editor does) and write the preset to --out.")
+    p.add_argument("name", help="preset name, .toml file or bundle to start from")
+    p.add_argument("--out", type=Path, required=True, help="output preset file (.toml)")
+    p.add_argument("--set", dest="edits", action=_EditAction, metavar="FIELD=VALUE",
+                   help=f"set a field (TOML value; fields: {', '.join(FIELDS)})")
+    p.add_argument("--add", dest="edits", action=_EditAction, metavar="LIST=NAME[:WEIGHT]",
+                   help=f"add to a list ({', '.join(LISTS)})")
+    p.add_argument("--remove", dest="edits", action=_EditAction, metavar="LIST=NAME",
+                   help="remove from a list")
+    p.add_argument("--weight", dest="edits", action=_EditAction, metavar="LIST=NAME:WEIGHT",
+                   help="set a weight in a list")
+    p.set_defaults(handler=_edit, edits=[])
     p = verbs.add_parser("import", help="add a bundle's preset and classes to the user library")
     p.add_argument("file", type=Path)
     p.add_argument("--force", action="store_true",
@@ -98,4 +128,58 @@ def _import(args: argparse.Namespace) -> int:
         print(f"{args.file}: already in the libraries, nothing to write")
     for path in written:
         print(f"wrote {path}")
+    return 0
+
+
+def _toml_value(text: str):
+    """A ``--set`` value: a TOML value (``[64, 64, 64]``, ``true``, ``0.5``), else the text."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _split(option: str, text: str, sep: str) -> tuple[str, str]:
+    key, found, rest = text.partition(sep)
+    if not found or not key or not rest:
+        raise FdifError(f"--{option} {text!r}: expected {'FIELD=VALUE' if option == 'set' else 'LIST=NAME'}"
+                        f"{':WEIGHT' if option == 'weight' else ''}")
+    return key, rest
+
+
+def _weight(option: str, text: str) -> tuple[str, float]:
+    name, found, weight = text.rpartition(":")
+    if not found or not name:
+        raise FdifError(f"--{option} {text!r}: expected NAME:WEIGHT after LIST=")
+    try:
+        return name, float(weight)
+    except ValueError:
+        raise FdifError(f"--{option}: weight {weight!r} of {name!r} is not a number") from None
+
+
+def _apply_edit(data: dict, option: str, text: str, library) -> dict:
+    key, rest = _split(option, text, "=")
+    if option == "set":
+        return set_field(data, key, _toml_value(rest), library)
+    if option == "remove":
+        return remove_entry(data, key, rest, library)
+    if option == "weight":
+        return set_weight(data, key, *_weight(option, rest), library)
+    if ":" in rest:
+        name, weight = _weight(option, rest)
+        return add_entry(data, key, name, library, weight)
+    return add_entry(data, key, rest, library)
+
+
+def _edit(args: argparse.Namespace) -> int:
+    loaded = load_preset(args.name, _extra(args))
+    data = validated_preset(loaded.preset.model_dump(mode="json"), loaded.library, loaded.source)
+    for option, text in args.edits:
+        data = _apply_edit(data, option, text, loaded.library)
+    preset = Preset.model_validate(data)
+    write_preset(args.out, preset)
+    print(f"{args.out}: {preset.name} ({len(preset.classes)} classes, hash "
+          f"{preset.content_hash[:12]})")
     return 0
