@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pyvista as pv
 from PyQt6.QtCore import QObject, QThread, pyqtSignal
@@ -58,15 +60,15 @@ class _Mailbox:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._pending: PreviewRequest | None = None
+        self._pending: Any = None
         self._closed = False
 
-    def put(self, request: PreviewRequest) -> None:
+    def put(self, request: Any) -> None:
         with self._cond:
             self._pending = request
             self._cond.notify()
 
-    def take(self) -> PreviewRequest | None:
+    def take(self) -> Any:
         with self._cond:
             while self._pending is None and not self._closed:
                 self._cond.wait()
@@ -83,28 +85,31 @@ class _Worker(QThread):
     done = pyqtSignal(object)
     failed = pyqtSignal(object, str)
 
-    def __init__(self, mailbox: _Mailbox) -> None:
+    def __init__(self, mailbox: _Mailbox, compute: Callable[[Any], Any]) -> None:
         super().__init__()
-        self.mailbox = mailbox
+        self.mailbox, self.compute = mailbox, compute
 
     def run(self) -> None:
         while (request := self.mailbox.take()) is not None:
             try:
-                self.done.emit(compute(request))
+                self.done.emit(self.compute(request))
             except Exception as err:  # noqa: BLE001 - any core error is shown, never fatal
                 message = err.args[0] if isinstance(err, (KeyError, ValueError)) and err.args \
                     else f"{type(err).__name__}: {err}"
                 self.failed.emit(request, str(message))
 
 
-class PreviewService(QObject):
-    """Latest-wins previews: ``request`` returns at once; ``ready`` or ``failed`` follow.
+class LatestWins(QObject):
+    """A worker thread that runs ``compute(request)`` for the newest request only.
+
+    ``submit`` returns at once; ``ready`` or ``failed`` follow. A request is any object with an
+    increasing ``number``; a result carries its request as ``result.request``.
 
     Signals
     -------
-    ready(PreviewResult)
+    ready(object)
         A result newer than every result delivered before.
-    failed(PreviewRequest, str)
+    failed(object, str)
         The core refused the request; the message says why.
     busy(bool)
         Whether a request is pending or running.
@@ -114,10 +119,10 @@ class PreviewService(QObject):
     failed = pyqtSignal(object, str)
     busy = pyqtSignal(bool)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, compute: Callable[[Any], Any], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._mailbox = _Mailbox()
-        self._worker = _Worker(self._mailbox)
+        self._worker = _Worker(self._mailbox, compute)
         self._worker.done.connect(self._on_done)
         self._worker.failed.connect(self._on_failed)
         self._issued = 0
@@ -135,10 +140,10 @@ class PreviewService(QObject):
         """Whether the newest request has been answered (shown, failed)."""
         return self._delivered >= self._issued
 
-    def request(self, shape: ShapeClass, settings: InstanceSettings) -> int:
-        """Queue a preview (replacing any request not yet started); returns its number."""
+    def submit(self, make_request: Callable[[int], Any]) -> int:
+        """Queue ``make_request(number)`` (replacing any request not yet started)."""
         self._issued += 1
-        self._mailbox.put(PreviewRequest(self._issued, shape, settings))
+        self._mailbox.put(make_request(self._issued))
         self.busy.emit(True)
         return self._issued
 
@@ -152,11 +157,11 @@ class PreviewService(QObject):
         self._delivered = number
         return True
 
-    def _on_done(self, result: PreviewResult) -> None:
+    def _on_done(self, result: Any) -> None:
         if self._settle(result.request.number):
             self.ready.emit(result)
 
-    def _on_failed(self, request: PreviewRequest, message: str) -> None:
+    def _on_failed(self, request: Any, message: str) -> None:
         if self._settle(request.number):
             self.failed.emit(request, message)
 
@@ -164,3 +169,14 @@ class PreviewService(QObject):
         """Stop the worker after its current request (call before the app quits)."""
         self._mailbox.close()
         self._worker.wait(10000)
+
+
+class PreviewService(LatestWins):
+    """Latest-wins previews of the class being designed (:func:`compute`)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(compute, parent)
+
+    def request(self, shape: ShapeClass, settings: InstanceSettings) -> int:
+        """Queue a preview (replacing any request not yet started); returns its number."""
+        return self.submit(lambda number: PreviewRequest(number, shape, settings))
