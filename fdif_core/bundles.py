@@ -20,6 +20,7 @@ Layout::
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -98,11 +99,16 @@ def export_bundle(name_or_path: str | Path, out: Path,
     Path
         ``out`` (``.fdifbundle`` is appended when it has another suffix).
     """
+    return write_bundle(load_preset(name_or_path, extra_libraries), out)
+
+
+def write_bundle(loaded: LoadedPreset, out: Path) -> Path:
+    """Write the bundle of a loaded preset (e.g. one being edited) to ``out`` atomically;
+    ``.fdifbundle`` is appended when ``out`` has another suffix. Returns the path written."""
     out = Path(out)
     if out.suffix != BUNDLE_SUFFIX:
         out = out.with_name(out.name + BUNDLE_SUFFIX)
-    data = bundle_data(load_preset(name_or_path, extra_libraries))
-    atomic_write_bytes(out, tomli_w.dumps(data).encode())
+    atomic_write_bytes(out, tomli_w.dumps(bundle_data(loaded)).encode())
     return out
 
 
@@ -156,57 +162,108 @@ def load_bundle(path: str | Path) -> LoadedPreset:
     return LoadedPreset(preset, library, str(path))
 
 
-def import_bundle(path: str | Path, force: bool = False,
-                  extra_libraries: tuple[Path, ...] = ()) -> list[Path]:
-    """Add a bundle's preset and classes to the user library.
+@dataclass(frozen=True)
+class ImportStep:
+    """What importing does with one item of a bundle.
+
+    ``action`` is ``"write"`` (new to the libraries), ``"replace"`` (a differing file of the
+    user library, with ``force``), ``"same"`` (already there with identical content: nothing
+    to write) or ``"refuse"`` (it would shadow a different class or preset; ``reason`` says
+    which).
+    """
+
+    kind: str  # "class" or "preset"
+    name: str
+    action: str
+    target: Path | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """Every step of importing a bundle; :attr:`refused` lists what blocks it."""
+
+    loaded: LoadedPreset
+    steps: list[ImportStep]
+
+    @property
+    def refused(self) -> list[ImportStep]:
+        return [step for step in self.steps if step.action == "refuse"]
+
+    @property
+    def writes(self) -> list[ImportStep]:
+        return [step for step in self.steps if step.action in ("write", "replace")]
+
+
+def _class_step(path: Path, name: str, shape: ShapeClass, existing: ShapeLibrary, root: Path,
+                force: bool) -> ImportStep:
+    owner = next((existing.aliases[k] for k in [name, *shape.aliases] if k in existing.aliases),
+                 None)
+    if owner is None:
+        return ImportStep("class", name, "write", root / "shapes" / "imported" / f"{name}.toml")
+    source = existing.sources[owner]
+    if existing.classes[owner].content_hash == shape.content_hash and owner == name:
+        return ImportStep("class", name, "same", source)
+    if force and _inside(source, root) and owner == name:
+        return ImportStep("class", name, "replace", source)
+    return ImportStep("class", name, "refuse", None,
+                      f"{path}: class {name!r} differs from {owner!r} already defined by "
+                      f"{source}; it would shadow it (rename one"
+                      f"{' or use --force' if _inside(source, root) else ''})")
+
+
+def _preset_step(path: Path, preset: Preset, root: Path, force: bool,
+                 extra_libraries: tuple[Path, ...]) -> ImportStep:
+    target = root / "presets" / f"{preset.name}.toml"
+    for lib in library_roots(extra_libraries):
+        other = lib / "presets" / f"{preset.name}.toml"
+        if not other.is_file():
+            continue
+        if preset_from_file(other).content_hash == preset.content_hash:
+            return ImportStep("preset", preset.name, "same", other)
+        if force and _inside(other, root):
+            return ImportStep("preset", preset.name, "replace", other)
+        return ImportStep("preset", preset.name, "refuse", None,
+                          f"{path}: preset {preset.name!r} differs from {other}; it would "
+                          "shadow it (rename the preset"
+                          f"{' or use --force' if _inside(other, root) else ''})")
+    return ImportStep("preset", preset.name, "write", target)
+
+
+def plan_import(path: str | Path, force: bool = False,
+                extra_libraries: tuple[Path, ...] = ()) -> ImportPlan:
+    """What importing bundle ``path`` into the user library would do, writing nothing.
 
     A class that already resolves to identical content is not written again. A name that the
     libraries already use for different content is refused (no silent shadowing); ``force``
     only allows replacing files that are themselves in the user library.
+    """
+    loaded = load_bundle(path)
+    root, existing = user_root(), shape_library(extra_libraries)
+    steps = [_class_step(Path(path), name, shape, existing, root, force)
+             for name, shape in loaded.library.classes.items()]
+    steps.append(_preset_step(Path(path), loaded.preset, root, force, extra_libraries))
+    return ImportPlan(loaded, steps)
+
+
+def import_bundle(path: str | Path, force: bool = False,
+                  extra_libraries: tuple[Path, ...] = ()) -> list[Path]:
+    """Add a bundle's preset and classes to the user library (see :func:`plan_import`); a
+    refused step raises ``FdifError`` before anything is written.
 
     Returns
     -------
     list of Path
         The files written.
     """
-    loaded = load_bundle(path)
-    root = user_root()
-    preset = loaded.preset
-    existing = shape_library(extra_libraries)
-    plan: list[tuple[Path, Any]] = []
-    for name, shape in loaded.library.classes.items():
-        owner = next((existing.aliases[k] for k in [name, *shape.aliases]
-                      if k in existing.aliases), None)
-        target = root / "shapes" / "imported" / f"{name}.toml"
-        if owner is not None:
-            have = existing.classes[owner]
-            if have.content_hash == shape.content_hash and owner == name:
-                continue
-            source = existing.sources[owner]
-            if not (force and _inside(source, root) and owner == name):
-                raise FdifError(f"{path}: class {name!r} differs from {owner!r} already defined "
-                                f"by {source}; it would shadow it (rename one"
-                                f"{' or use --force' if _inside(source, root) else ''})")
-            target = source
-        plan.append((target, shape))
-    preset_target = root / "presets" / f"{preset.name}.toml"
-    for lib in library_roots(extra_libraries):
-        other = lib / "presets" / f"{preset.name}.toml"
-        if other.is_file():
-            if preset_from_file(other).content_hash == preset.content_hash:
-                preset_target = None
-                break
-            if not (force and _inside(other, root)):
-                raise FdifError(f"{path}: preset {preset.name!r} differs from {other}; it would "
-                                "shadow it (rename the preset"
-                                f"{' or use --force' if _inside(other, root) else ''})")
+    plan = plan_import(path, force, extra_libraries)
+    if plan.refused:
+        raise FdifError(plan.refused[0].reason)
     written = []
-    for target, shape in plan:
-        write_toml(target, shape)
-        written.append(target)
-    if preset_target is not None:
-        write_toml(preset_target, preset)
-        written.append(preset_target)
+    for step in plan.writes:
+        model = plan.loaded.preset if step.kind == "preset" else plan.loaded.library.classes[step.name]
+        write_toml(step.target, model)
+        written.append(step.target)
     clear_cache()
     return written
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from fdif_core.bundles import BUNDLE_SUFFIX, export_bundle, import_bundle, load_bundle
+from fdif_core.bundles import BUNDLE_SUFFIX, export_bundle, import_bundle, load_bundle, plan_import
 from fdif_core.errors import FdifError
 from fdif_core.library import builtin_root, library_roots, shape_library, user_root
 from fdif_core.preset_editing import (
@@ -61,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--force", action="store_true",
                    help="replace differing files that are in the user library")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the bundle's preset and classes and what importing would do")
     p.set_defaults(handler=_import)
 
 
@@ -123,6 +125,12 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        plan = plan_import(args.file, args.force, _extra(args))
+        for step in plan.steps:
+            where = step.reason or (str(step.target) if step.target else "")
+            print(f"{step.kind}\t{step.name}\t{step.action}\t{where}")
+        return 2 if plan.refused else 0
     written = import_bundle(args.file, args.force, _extra(args))
     if not written:
         print(f"{args.file}: already in the libraries, nothing to write")

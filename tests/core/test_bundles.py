@@ -130,3 +130,37 @@ def test_preset_hash_pins_are_checked_on_export(tmp_path):
     loaded = load_bundle(export_bundle(pinned, tmp_path / "x.fdifbundle"))
     assert loaded.preset.class_hashes == {"sphere": right}
     assert np.isfinite(loaded.preset.none_probability)
+
+
+def test_import_plan_lists_every_item_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    from fdif_core.bundles import plan_import
+    from fdif_core.cli import main
+
+    monkeypatch.setenv("FDIF_USER_LIBRARY", str(tmp_path / "user"))
+    clear_cache()
+    plan = plan_import(BUNDLE_V1)
+    actions = {(s.kind, s.name): s.action for s in plan.steps}
+    assert actions[("preset", "fixture_preset_v1")] == "write"
+    assert actions[("class", "sphere")] == "same"  # the built-in sphere is identical
+    assert actions[("class", "organic_blob")] == "same"
+    assert not plan.refused and not (tmp_path / "user").exists()
+    assert main(["presets", "import", str(BUNDLE_V1), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"preset\tfixture_preset_v1\twrite\t{tmp_path / 'user' / 'presets'}" in out
+    assert not (tmp_path / "user").exists()
+
+
+def test_write_bundle_of_an_edited_preset_loads_back(tmp_path):
+    from fdif_core.bundles import write_bundle
+    from fdif_core.preset_editing import add_entry
+    from fdif_core.presets import LoadedPreset, Preset
+
+    loaded = load_preset("quick")
+    data = add_entry(loaded.preset.model_dump(mode="json"), "classes", "organic_blob",
+                     loaded.library)
+    edited = LoadedPreset(Preset.model_validate(data), loaded.library, "studio")
+    out = write_bundle(edited, tmp_path / "mine")
+    assert out == tmp_path / "mine.fdifbundle"
+    back = load_bundle(out)
+    assert back.preset == edited.preset
+    assert "organic_blob" in back.library.classes
