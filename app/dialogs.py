@@ -21,6 +21,7 @@ from PyQt6.QtWidgets import (
 
 from app.actions import ACTIONS, MOUSE_HELP
 from fdif_core.errors import FdifError
+from fdif_core.presets import Preset
 from fdif_core.shapes import ShapeClass
 
 
@@ -88,6 +89,60 @@ class SaveToLibraryDialog(QDialog):
             return
         self.problem.setText("")
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(True)
+
+
+class SavePresetDialog(QDialog):
+    """Name and description of a preset saved into the user library; :meth:`preset` returns
+    it validated by the core against the user's libraries (Save stays disabled, with the
+    reason shown, while it does not validate)."""
+
+    def __init__(self, data: dict, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Save preset to library")
+        self.data = data
+        self.name = QLineEdit(data["name"])
+        self.name.setToolTip("Preset name: letters, digits, _ . -, starting with a letter or digit")
+        self.description = QPlainTextEdit(data.get("description", ""))
+        self.description.setFixedHeight(80)
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #ff6b6b;")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        form.addRow("Description", self.description)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self.name.textChanged.connect(self._check)
+        self.description.textChanged.connect(self._check)
+        self._check()
+
+    def preset(self) -> Preset:
+        """The validated preset (``FdifError`` naming the problem if it does not validate)."""
+        from fdif_core.library import shape_library
+        from fdif_core.preset_editing import validated_preset
+
+        data = dict(self.data, name=self.name.text().strip(),
+                    description=self.description.toPlainText().strip())
+        return Preset.model_validate(validated_preset(data, shape_library(), "library entry"))
+
+    def _check(self) -> None:
+        save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        try:
+            self.preset()
+        except FdifError as err:
+            self.problem.setText(f"{err} — classes of a bundle must be in your library first "
+                                 "(File → Import Bundle…)" if "unknown shape class" in str(err)
+                                 else str(err))
+            save.setEnabled(False)
+            return
+        self.problem.setText("")
+        save.setEnabled(True)
 
 
 class ShortcutsDialog(QDialog):

@@ -14,18 +14,22 @@ import time
 from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt, QUrl
-from PyQt6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PyQt6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QUndoGroup
 from PyQt6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QTabWidget,
     QUndoView,
     QWidget,
 )
 
 from app.actions import ACTIONS, make_actions
+from app.bundle_actions import BundleActions
+from app.composition.mode import CompositionMode
+from app.composition.service import SampleResult
 from app.dialogs import ShortcutsDialog, about_text
 from app.document import ShapeDocument
 from app.file_actions import FileActions
@@ -40,12 +44,20 @@ from app.workspace import Workspace
 from fdif_core.errors import FdifError
 from fdif_core.library import resolve_shape
 from fdif_core.meshing import MESH_FORMATS, write_mesh
+from fdif_core.presets import load_preset
 
 log = logging.getLogger("fdif.studio")
 START_CLASS = "five_star_prism"  # a built-in class with a surface worth looking at
+START_PRESET = "quick"  # composition mode opens on it: small samples, every class
 OPENABLE = (".toml", ".fdifbundle")
 VIEW_KEYS = {"view_3d": "3d", "view_axial": "axial", "view_coronal": "coronal",
              "view_sagittal": "sagittal", "view_grid": None}
+MODES = ("designer", "composition")
+MODE_DOCKS = {"designer": ("inspector", "instance"), "composition": ("sample",)}
+#: actions that act on one mode only (disabled in the other)
+MODE_ACTIONS = {"designer": ("new", "reroll", "remove_node", "move_up", "move_down",
+                             "export_mesh", "toggle_intensity"),
+                "composition": ("next_sample", "previous_sample", "export_bundle")}
 
 
 class MainWindow(QMainWindow):
@@ -63,6 +75,12 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or QSettings("FDIF", "FDIF Studio")
         self.document = ShapeDocument(self)
+        self.composition = CompositionMode(self.settings, self)
+        self.undo_group = QUndoGroup(self)
+        for stack in (self.document.undo_stack, self.composition.document.undo_stack):
+            self.undo_group.addStack(stack)
+        self.undo_group.setActiveStack(self.document.undo_stack)
+        self.mode = "designer"
         self.instance = InstanceState(parent=self)
         self.view_state = ViewState(parent=self)
         self.service = PreviewService(self)
@@ -72,14 +90,23 @@ class MainWindow(QMainWindow):
         self.exit_code = 0  # what the process returns when this window closes it
         self._requested_at: dict[int, float] = {}
         self.workspace = Workspace(self.view_state, self.settings)
-        self.setCentralWidget(self.workspace)
+        self.modes = QTabWidget()
+        self.modes.setDocumentMode(True)
+        self.modes.addTab(self.workspace, "Designer")
+        self.modes.addTab(self.composition.workspace, "Composition")
+        self.modes.setTabToolTip(0, "Design one shape class (F2)")
+        self.modes.setTabToolTip(1, "Whole samples of a preset, as fdif generate writes them "
+                                 "(F3)")
+        self.setCentralWidget(self.modes)
         self.library = LibraryBrowser(thumbnails)
         self.inspector = Inspector(self.document)
         self.instance_panel = InstancePanel(self.instance)
         self.log_view = LogView()
-        self.history = QUndoView(self.document.undo_stack)
+        self.history = QUndoView(self.undo_group)
         self.history.setEmptyLabel("Opened")
-        self.files = FileActions(self.document, self.settings, self)
+        self.bundles = BundleActions(self.composition.document, self)
+        self.files = FileActions(self.document, self.composition.document, self.settings, self,
+                                 self.composition.open, lambda: self.active_document)
         self._build_docks()
         self.actions = make_actions(self)
         self._build_menus()
@@ -89,6 +116,10 @@ class MainWindow(QMainWindow):
         self.resize(1480, 940)
         self._restore()
         self.document.load(resolve_shape(START_CLASS).model_dump(mode="json"), None, read_only=True)
+        self.composition.open(load_preset(START_PRESET), None, read_only=True)
+        saved_mode = self.settings.value("window/mode")
+        self.mode = saved_mode if saved_mode in MODES else "designer"
+        self._apply_mode()
         log.info("FDIF Studio ready: %s (built-in, read-only: Save As or Save to Library keeps "
                  "your changes)", START_CLASS)
 
@@ -107,9 +138,11 @@ class MainWindow(QMainWindow):
         self.docks = {"library": self._dock("Library", "library", self.library, left),
                       "inspector": self._dock("Inspector", "inspector", self.inspector, right),
                       "instance": self._dock("Instance", "instance", self.instance_panel, right),
+                      "sample": self._dock("Sample", "sample", self.composition.panel, right),
                       "log": self._dock("Messages", "log", self.log_view, bottom),
                       "history": self._dock("History", "history", self.history, bottom)}
         self.tabifyDockWidget(self.docks["log"], self.docks["history"])
+        self.tabifyDockWidget(self.docks["inspector"], self.docks["sample"])
         self.docks["log"].raise_()
         self.resizeDocks([self.docks["library"], self.docks["inspector"]], [250, 450],
                          Qt.Orientation.Horizontal)
@@ -125,8 +158,8 @@ class MainWindow(QMainWindow):
             menus[spec.menu].addAction(self.actions[spec.key])
             if spec.key == "open":
                 self.recent_menu = menus["File"].addMenu("Open &Recent")
-            if spec.key in ("save_to_library", "screenshot", "redo", "move_down", "view_grid",
-                            "reset_window"):
+            if spec.key in ("save_to_library", "import_bundle", "screenshot", "redo", "move_down",
+                            "previous_sample", "mode_composition", "view_grid", "reset_window"):
                 menus[spec.menu].addSeparator()
         panels = menus["View"].addMenu("&Panels")
         for dock in self.docks.values():
@@ -138,47 +171,61 @@ class MainWindow(QMainWindow):
         self.readout = QLabel()
         bar.addWidget(self.readout, 1)
         self.status = {key: QLabel() for key in ("seed", "grid", "inside", "time")}
+        self.status_text: dict[str, dict[str, str]] = {}
         for label in self.status.values():
             label.setStyleSheet("padding: 0 8px;")
             bar.addPermanentWidget(label)
 
     # -- wiring ----------------------------------------------------------------------------
     def _connect(self) -> None:
-        slots = {"new": self.files.new, "open": self.files.open, "save": self.files.save,
+        slots = {"new": self.files.new, "new_preset": self.files.new_preset,
+                 "open": self.files.open, "save": self.files.save,
                  "save_as": self.files.save_as, "save_to_library": self.files.save_to_library,
+                 "export_bundle": self.bundles.export, "import_bundle": self.bundles.import_,
+                 "mode_designer": lambda: self.set_mode("designer"),
+                 "mode_composition": lambda: self.set_mode("composition"),
+                 "next_sample": lambda: self.composition.sample.step(1),
+                 "previous_sample": lambda: self.composition.sample.step(-1),
                  "export_mesh": self.export_mesh, "screenshot": self.screenshot,
-                 "quit": self.close, "undo": self.document.undo_stack.undo,
-                 "redo": self.document.undo_stack.redo, "reroll": self.instance.reroll,
+                 "quit": self.close, "undo": self.undo_group.undo,
+                 "redo": self.undo_group.redo, "reroll": self.instance.reroll,
                  "remove_node": self.inspector.remove_node,
                  "move_up": lambda: self.inspector.move_node(-1),
                  "move_down": lambda: self.inspector.move_node(1), "find": self.focus_search,
-                 "reset_camera": self.workspace.viewport.reset_camera,
-                 "reset_window": lambda: self.view_state.set_window(*IMAGE_WINDOW),
-                 "toggle_overlay": lambda on: self.view_state.set_overlay(visible=on),
-                 "toggle_outline": lambda on: self.view_state.set_overlay(outline=on),
-                 "toggle_planes": self.workspace.viewport.set_planes_visible,
+                 "reset_camera": lambda: self.active_workspace.viewport.reset_camera(),
+                 "reset_window": lambda: self.active_view_state.set_window(*IMAGE_WINDOW),
+                 "toggle_overlay": self._set_overlay_visible,
+                 "toggle_outline": self._set_overlay_outline,
+                 "toggle_planes": self._set_planes_visible,
                  "toggle_intensity": self.workspace.viewport.set_colour_by_intensity,
                  "shortcuts": lambda: ShortcutsDialog(self).exec(),
                  "about": lambda: QMessageBox.about(self, "About FDIF Studio", about_text())}
         for key, name in VIEW_KEYS.items():
-            slots[key] = lambda _=False, n=name: self.workspace.grid.maximise(n)
+            slots[key] = lambda _=False, n=name: self.active_workspace.grid.maximise(n)
         for key, slot in slots.items():
             action = self.actions[key]
             (action.toggled if action.isCheckable() else action.triggered).connect(
                 slot if action.isCheckable() else (lambda _=False, s=slot: s()))
-        stack = self.document.undo_stack
-        stack.canUndoChanged.connect(self.actions["undo"].setEnabled)
-        stack.canRedoChanged.connect(self.actions["redo"].setEnabled)
-        stack.undoTextChanged.connect(lambda t: self.actions["undo"].setText(f"&Undo {t}".strip()))
-        stack.redoTextChanged.connect(lambda t: self.actions["redo"].setText(f"&Redo {t}".strip()))
+        group = self.undo_group
+        group.canUndoChanged.connect(self.actions["undo"].setEnabled)
+        group.canRedoChanged.connect(self.actions["redo"].setEnabled)
+        group.undoTextChanged.connect(lambda t: self.actions["undo"].setText(f"&Undo {t}".strip()))
+        group.redoTextChanged.connect(lambda t: self.actions["redo"].setText(f"&Redo {t}".strip()))
         self.actions["undo"].setEnabled(False)
         self.actions["redo"].setEnabled(False)
         self.actions["toggle_overlay"].setChecked(self.view_state.overlay_visible)
         self.actions["toggle_planes"].setChecked(True)
-        self.view_state.overlay_changed.connect(self._sync_overlay_actions)
+        for state in (self.view_state, self.composition.view_state):
+            state.overlay_changed.connect(self._sync_overlay_actions)
         self.document.changed.connect(lambda _structural: self.request_preview())
-        self.document.dirty_changed.connect(lambda _dirty: self._update_title())
-        self.document.path_changed.connect(self._update_title)
+        for document in (self.document, self.composition.document):
+            document.dirty_changed.connect(lambda _dirty: self._update_title())
+            document.path_changed.connect(self._update_title)
+        self.modes.currentChanged.connect(lambda i: self.set_mode(MODES[i]))
+        self.composition.shown.connect(self._show_sample_status)
+        self.composition.open_class.connect(self.open_class_of_sample)
+        self.files.preset_opened.connect(lambda: self.set_mode("composition"))
+        self.files.shape_opened.connect(lambda: self.set_mode("designer"))
         self.instance.changed.connect(self.request_preview)
         self.service.ready.connect(self.show_result)
         self.service.failed.connect(self.show_failure)
@@ -187,18 +234,82 @@ class MainWindow(QMainWindow):
         self.library.open_preset.connect(self.files.open_path)
         self.files.recent_changed.connect(self._fill_recent)
         self.files.collection_opened.connect(self.library.add_group)
-        self.files.library_changed.connect(self.library.reload)
-        self.files.failed.connect(self._show_file_error)
-        for view in self.workspace.slices.values():
-            view.hovered.connect(self.readout.setText)
+        for source in (self.files, self.bundles):
+            source.library_changed.connect(self.library.reload)
+            source.failed.connect(self._show_file_error)
+        for workspace in (self.workspace, self.composition.workspace):
+            for view in workspace.slices.values():
+                view.hovered.connect(self.readout.setText)
 
     def _sync_overlay_actions(self) -> None:
-        for key, on in (("toggle_overlay", self.view_state.overlay_visible),
-                        ("toggle_outline", self.view_state.overlay_outline)):
+        state = self.active_view_state
+        for key, on in (("toggle_overlay", state.overlay_visible),
+                        ("toggle_outline", state.overlay_outline),
+                        ("toggle_planes", self.active_workspace.viewport.planes_visible)):
             action = self.actions[key]
             action.blockSignals(True)
             action.setChecked(on)
             action.blockSignals(False)
+
+    # -- modes -----------------------------------------------------------------------------
+    @property
+    def active_document(self):
+        """The document of the mode on screen (the class, or the preset)."""
+        return self.composition.document if self.mode == "composition" else self.document
+
+    @property
+    def active_workspace(self) -> Workspace:
+        return self.composition.workspace if self.mode == "composition" else self.workspace
+
+    @property
+    def active_view_state(self) -> ViewState:
+        return self.composition.view_state if self.mode == "composition" else self.view_state
+
+    def set_mode(self, mode: str) -> None:
+        """Show the designer or composition mode: its views, docks, undo history, actions."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r} (known: {', '.join(MODES)})")
+        if mode != self.mode:
+            self.mode = mode
+            self._apply_mode()
+
+    def _apply_mode(self) -> None:
+        mode = self.mode
+        self.modes.blockSignals(True)
+        self.modes.setCurrentIndex(MODES.index(mode))
+        self.modes.blockSignals(False)
+        for name, keys in MODE_DOCKS.items():
+            for key in keys:
+                self.docks[key].setVisible(name == mode)
+        for name, keys in MODE_ACTIONS.items():
+            for key in keys:
+                self.actions[key].setEnabled(name == mode)
+        self.undo_group.setActiveStack(self.active_document.undo_stack)
+        self.composition.set_active(mode == "composition")
+        self._sync_overlay_actions()
+        self._update_title()
+        self._show_status()
+
+    def open_class_of_sample(self, name: str) -> None:
+        """Open the class of an object of the sample in the designer."""
+        library = self.composition.document.library
+        try:
+            shape = library.get(name)
+        except FdifError as err:
+            self._show_file_error(str(err))
+            return
+        source = library.sources.get(shape.name)
+        self.files.open_shape(shape, str(source) if source and source.is_file() else "")
+        self.set_mode("designer")
+
+    def _set_overlay_visible(self, on: bool) -> None:
+        self.active_view_state.set_overlay(visible=on)
+
+    def _set_overlay_outline(self, on: bool) -> None:
+        self.active_view_state.set_overlay(outline=on)
+
+    def _set_planes_visible(self, on: bool) -> None:
+        self.active_workspace.viewport.set_planes_visible(on)
 
     # -- previews --------------------------------------------------------------------------
     def request_preview(self) -> int:
@@ -222,12 +333,31 @@ class MainWindow(QMainWindow):
             del self._requested_at[number]
         self.last_update_ms = (time.perf_counter() - started) * 1e3 if started else result.total_ms
         seed, grid = result.request.settings.seed, preview.grid.shape
-        self.status["seed"].setText(f"seed {seed}")
-        self.status["grid"].setText(f"grid {'×'.join(map(str, grid))}")
-        self.status["inside"].setText(f"inside {preview.inside:,} voxels")
-        self.status["time"].setText(f"{self.last_update_ms:.0f} ms")
-        self.status["time"].setToolTip("Request to display; core and mesh: " + ", ".join(
-            f"{k} {v:.0f}" for k, v in result.timings.items()) + " ms")
+        self.status_text["designer"] = {
+            "seed": f"seed {seed}", "grid": f"grid {'×'.join(map(str, grid))}",
+            "inside": f"inside {preview.inside:,} voxels", "time": f"{self.last_update_ms:.0f} ms",
+            "tip": "Request to display; core and mesh: " + ", ".join(
+                f"{k} {v:.0f}" for k, v in result.timings.items()) + " ms"}
+        self._show_status()
+
+    def _show_sample_status(self, result: SampleResult) -> None:
+        preview = result.preview
+        label = preview.task_label(result.task)
+        self.status_text["composition"] = {
+            "seed": f"seed {preview.seed}, sample {preview.index}",
+            "grid": f"grid {'×'.join(map(str, preview.grid.shape))}",
+            "inside": f"foreground {int((label > 0).sum()):,} voxels",
+            "time": f"{self.composition.last_update_ms:.0f} ms",
+            "tip": "Request to display; core and surfaces: " + ", ".join(
+                f"{k} {v:.0f}" for k, v in result.timings.items()) + " ms"}
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """The status bar of the mode on screen."""
+        texts = self.status_text.get(self.mode, {})
+        for key, label in self.status.items():
+            label.setText(texts.get(key, ""))
+        self.status["time"].setToolTip(texts.get("tip", ""))
 
     def show_failure(self, request: PreviewRequest, message: str) -> None:
         """The core refused the class or instance: say why, keep showing the last result."""
@@ -265,11 +395,11 @@ class MainWindow(QMainWindow):
 
     def screenshot(self, path: str | None = None) -> bool:
         """Save the 3D view as PNG and put it on the clipboard."""
-        image = self.workspace.viewport.grab_image()
+        image = self.active_workspace.viewport.grab_image()
         QGuiApplication.clipboard().setImage(image)
         if path is None:
             path = QFileDialog.getSaveFileName(self, "Save screenshot",
-                                               f"{self.document.shape.name}.png", "PNG (*.png)")[0]
+                                               f"{self.active_document.title}.png", "PNG (*.png)")[0]
             if not path:
                 log.info("3D view copied to the clipboard")
                 return False
@@ -285,7 +415,7 @@ class MainWindow(QMainWindow):
 
     # -- title, recent files, drag and drop ------------------------------------------------
     def _update_title(self) -> None:
-        doc = self.document
+        doc = self.active_document
         where = str(doc.path) if doc.path else ("built-in, read-only" if doc.read_only else "not saved")
         self.setWindowTitle(f"{doc.title}[*] — {where} — FDIF Studio")
         self.setWindowModified(doc.dirty)
@@ -331,10 +461,11 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("instance/grid", self.instance.settings.grid[0])
+        self.settings.setValue("window/mode", self.mode)
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if not self.files.may_discard():
+        if not all(self.files.may_discard(d) for d in (self.document, self.composition.document)):
             event.ignore()
             return
         self.save_settings()
@@ -347,6 +478,7 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.service.shutdown()
+        self.composition.shutdown()
         self.library.shutdown()
         self.log_view.detach()
         self.workspace.viewport.close_plotter()

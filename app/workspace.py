@@ -59,6 +59,20 @@ class Workspace(QWidget):
                                        f"{result.mesh.n_cells:,} triangles")
         self._update_titles()
 
+    def show_sample(self, result) -> None:
+        """Show a composed sample (:class:`~app.composition.service.SampleResult`): image and
+        the labels of the chosen channel in the slices, one surface per label in 3D."""
+        preview, task = result.preview, result.task
+        names = preview.label_names[task]
+        for view in self.slices.values():
+            view.set_volumes(preview.grid, preview.image, preview.task_label(task),
+                             owner=preview.owner, names=names)
+        self.viewport.set_label_surfaces(result.surfaces, preview.grid)
+        points = sum(mesh.n_points for mesh in result.surfaces.values())
+        self.frames["3d"].info.setText(f"{len(result.surfaces)} label surfaces, "
+                                       f"{points:,} vertices")
+        self._update_titles()
+
     def show_error(self, message: str | None) -> None:
         """Show (or, with ``None``, hide) the banner."""
         self.banner.setText(message or "")

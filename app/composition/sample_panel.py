@@ -204,7 +204,7 @@ class ObjectTable(QTableWidget):
         self.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
             label = row.labels[task] if len(row.labels) > task else ""
-            cells = (_item(row.position, True), _item(row.class_name), _item(row.mapper),
+            cells = (_item(row.position, True), _item(row.shape), _item(row.mapper),
                      _item(row.displacement), _item(f"{row.inside:,}", True),
                      _item(f"{row.shown:,}", True), _item(label, True))
             for column, cell in enumerate(cells):
@@ -213,6 +213,7 @@ class ObjectTable(QTableWidget):
                     cell.setToolTip("This object holds no voxel of the label (outside the "
                                     "grid, or hidden by the objects that win the overlap)")
                 self.setItem(r, column, cell)
+            self.item(r, 1).setToolTip(f"label name: {row.class_name}")
             if label != "":
                 self.item(r, 6).setBackground(QColor(*label_colour(int(label))))
         self.blockSignals(False)

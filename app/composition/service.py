@@ -41,6 +41,11 @@ class SampleResult:
     def total_ms(self) -> float:
         return sum(self.timings.values())
 
+    @property
+    def task(self) -> int:
+        """The label channel shown (the request's, within the preset's channels)."""
+        return min(self.request.task, len(self.preview.tasks) - 1)
+
 
 class _ComposerCache:
     """The composer of the last preset (its class table and displacement cache), reused while

@@ -23,6 +23,10 @@ if sys.platform.startswith("linux"):  # before VTK makes its first render window
 import numpy as np  # noqa: E402 - after the render-window choice
 import pyvista as pv  # noqa: E402
 
+# pyvista loads its plotting module on first use; loading it here, on the thread that imports
+# this module, keeps two render threads (one per mode) from racing to load it.
+from pyvista import Plotter  # noqa: E402, F401
+
 from app.views.colors import BACKGROUND_3D, HIGHLIGHT, PLANE_COLOURS, SURFACE, label_colour  # noqa: E402
 from fdif_core.grid import Grid  # noqa: E402
 

@@ -48,13 +48,13 @@ def test_unsaved_changes_are_asked_about_and_save_as_writes(studio, qtbot, monke
     _edit(studio, qtbot)
     assert studio.isWindowModified() and "[*]" in studio.windowTitle()
     assert studio.files.recent() == []
-    monkeypatch.setattr(studio.files, "ask_discard", lambda: QMessageBox.StandardButton.Cancel)
+    monkeypatch.setattr(studio.files, "ask_discard", lambda *_: QMessageBox.StandardButton.Cancel)
     data = studio.document.data
     assert not studio.files.new()
     assert studio.document.data == data
     target = tmp_path / "mine.toml"
-    monkeypatch.setattr(studio.files, "ask_save_path", lambda: str(target))
-    monkeypatch.setattr(studio.files, "ask_discard", lambda: QMessageBox.StandardButton.Save)
+    monkeypatch.setattr(studio.files, "ask_save_path", lambda *_: str(target))
+    monkeypatch.setattr(studio.files, "ask_discard", lambda *_: QMessageBox.StandardButton.Save)
     assert studio.files.new()  # saves first, then starts anew
     assert load_shape_file(target).content_hash != studio.document.shape.content_hash
     assert studio.document.shape.shape.kind == "sphere"
