@@ -225,6 +225,9 @@ class ObjectTable(QTableWidget):
 
     def _sync_selection(self) -> None:
         position = self.view_state.highlight
+        rows = self.selectionModel().selectedRows()
+        if (self.rows[rows[0].row()].position if rows else 0) == position:
+            return  # already shown (and a click in progress keeps its pressed cell)
         self.blockSignals(True)
         self.clearSelection()
         for r, row in enumerate(self.rows):
