@@ -5,6 +5,8 @@ every view; double-clicking opens its class in the designer."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QColor
@@ -41,16 +43,33 @@ def _item(text, align_right: bool = False) -> QTableWidgetItem:
     return item
 
 
-def _table(columns: tuple[str, ...]) -> QTableWidget:
-    table = QTableWidget(0, len(columns))
+def _table(columns: tuple[str, ...], table: QTableWidget | None = None) -> QTableWidget:
+    """A read-only table, one row selected at a time. Columns are sized to their contents
+    once per fill (:func:`_filled`): sizing on every ``setItem`` cost 1.5 ms a cell."""
+    table = table or QTableWidget(0, len(columns))
+    table.setColumnCount(len(columns))
     table.setHorizontalHeaderLabels(columns)
     table.verticalHeader().hide()
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     table.horizontalHeader().setStretchLastSection(True)
     return table
+
+
+@contextmanager
+def _filled(table: QTableWidget, rows: int):
+    """Refill ``table`` with ``rows`` rows without signals or repaints, then size columns."""
+    table.blockSignals(True)
+    table.setUpdatesEnabled(False)
+    try:
+        table.setRowCount(rows)
+        yield
+    finally:
+        table.resizeColumnsToContents()
+        table.setUpdatesEnabled(True)
+        table.blockSignals(False)
 
 
 class SampleNavigator(QWidget):
@@ -142,8 +161,11 @@ class LabelTable(QWidget):
         """One row per label value present in ``label`` (background left out)."""
         counts = np.bincount(label.reshape(-1).astype(np.int64))
         self.values = [int(v) for v in np.flatnonzero(counts) if v]
-        self.table.blockSignals(True)
-        self.table.setRowCount(len(self.values))
+        with _filled(self.table, len(self.values)):
+            self._fill(counts, names)
+        self._sync_ticks()
+
+    def _fill(self, counts: np.ndarray, names: dict[int, str]) -> None:
         for row, value in enumerate(self.values):
             tick = _item("")  # the tick box on the label's colour
             tick.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
@@ -153,8 +175,6 @@ class LabelTable(QWidget):
                      _item(f"{counts[value]:,}", True))
             for column, cell in enumerate(cells):
                 self.table.setItem(row, column, cell)
-        self.table.blockSignals(False)
-        self._sync_ticks()
 
     def _ticked(self, item: QTableWidgetItem) -> None:
         value = item.data(Qt.ItemDataRole.UserRole)
@@ -185,13 +205,7 @@ class ObjectTable(QTableWidget):
         super().__init__(0, len(OBJECT_COLUMNS), parent)
         self.view_state = view_state
         self.rows: list[ObjectRow] = []
-        self.setHorizontalHeaderLabels(OBJECT_COLUMNS)
-        self.verticalHeader().hide()
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        _table(OBJECT_COLUMNS, self)
         self.setToolTip("Click: highlight the object in every view; double-click: open its "
                         "class in the designer")
         self.itemSelectionChanged.connect(self._selected)
@@ -200,8 +214,11 @@ class ObjectTable(QTableWidget):
 
     def show_objects(self, preview: SamplePreview, task: int) -> None:
         self.rows = preview.objects
-        self.blockSignals(True)
-        self.setRowCount(len(self.rows))
+        with _filled(self, len(self.rows)):
+            self._fill(task)
+        self._sync_selection()
+
+    def _fill(self, task: int) -> None:
         for r, row in enumerate(self.rows):
             label = row.labels[task] if len(row.labels) > task else ""
             cells = (_item(row.position, True), _item(row.shape), _item(row.mapper),
@@ -216,8 +233,6 @@ class ObjectTable(QTableWidget):
             self.item(r, 1).setToolTip(f"label name: {row.class_name}")
             if label != "":
                 self.item(r, 6).setBackground(QColor(*label_colour(int(label))))
-        self.blockSignals(False)
-        self._sync_selection()
 
     def _selected(self) -> None:
         rows = self.selectionModel().selectedRows()
