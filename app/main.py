@@ -27,6 +27,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--screenshot", metavar="PNG", type=Path,
                         help="save a screenshot of the window once the first preview is shown, "
                              "then quit")
+    parser.add_argument("--sample", metavar="INDEX", type=int, default=None,
+                        help="with a preset or bundle FILE: show this sample index")
     parser.add_argument("--size", metavar="WxH", default=None,
                         help="window size, e.g. 1600x1000 (default: as last time)")
     parser.add_argument("--settings", metavar="INI", type=Path,
@@ -74,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if args.file:
         window.files.open_path(args.file)
+    if args.sample is not None:
+        window.composition.sample.update(index=args.sample)
     if args.screenshot:
         from app.snapshot import save_when_ready
 

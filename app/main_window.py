@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
             self.undo_group.addStack(stack)
         self.undo_group.setActiveStack(self.document.undo_stack)
         self.mode = "designer"
+        self._composition_sized = False
         self.instance = InstanceState(parent=self)
         self.view_state = ViewState(parent=self)
         self.service = PreviewService(self)
@@ -262,6 +263,11 @@ class MainWindow(QMainWindow):
         return self.composition.workspace if self.mode == "composition" else self.workspace
 
     @property
+    def active_service(self):
+        """The preview worker of the mode on screen."""
+        return self.composition.service if self.mode == "composition" else self.service
+
+    @property
     def active_view_state(self) -> ViewState:
         return self.composition.view_state if self.mode == "composition" else self.view_state
 
@@ -281,6 +287,9 @@ class MainWindow(QMainWindow):
         for name, keys in MODE_DOCKS.items():
             for key in keys:
                 self.docks[key].setVisible(name == mode)
+        if mode == "composition" and not self._composition_sized:
+            self._composition_sized = True  # the object table's columns need room, once
+            self.resizeDocks([self.docks["sample"]], [560], Qt.Orientation.Horizontal)
         for name, keys in MODE_ACTIONS.items():
             for key in keys:
                 self.actions[key].setEnabled(name == mode)

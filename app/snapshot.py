@@ -14,7 +14,7 @@ SETTLE_MS = 400  # let the last paint of the views land before grabbing
 
 def grab_window(window: QMainWindow, path: Path) -> bool:
     """Wait until the 3D view has drawn every change, grab the window and save it as PNG."""
-    window.workspace.viewport.grab_image()  # every change drawn
+    window.active_workspace.viewport.grab_image()  # every change drawn
     QApplication.processEvents()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,8 +36,10 @@ def save_when_ready(window: QMainWindow, path: Path, started: float, timeout_s: 
         window.exit_code = 0 if ok else 1
         window.close()
 
-    def on_ready(_result) -> None:
-        if not shown and window.service.settled:  # the newest request (e.g. an opened FILE)
+    def on_ready(service, result) -> None:
+        # the newest request of the mode on screen (an opened preset shows composition mode)
+        if not shown and service is window.active_service and service.settled \
+                and result.request.number == service.latest:
             shown.append(time.perf_counter() - started)
             QTimer.singleShot(SETTLE_MS, finish)
 
@@ -47,5 +49,6 @@ def save_when_ready(window: QMainWindow, path: Path, started: float, timeout_s: 
             window.exit_code = 1
             window.close()
 
-    window.service.ready.connect(on_ready)
+    for service in (window.service, window.composition.service):
+        service.ready.connect(lambda result, s=service: on_ready(s, result))
     QTimer.singleShot(int(timeout_s * 1000), give_up)

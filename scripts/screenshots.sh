@@ -9,4 +9,6 @@ xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m app --size 1600x1000
   --settings "$settings" --screenshot docs/studio.png
 xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m app --size 1600x1000 \
   --settings "$settings" --screenshot docs/studio-organic-blob.png shapes/library/organic_blob.toml
+xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m app --size 1600x1000 \
+  --settings "$settings" --screenshot docs/studio-composition.png --sample 3 presets/paper.toml
 rm -f "$settings"
