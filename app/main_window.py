@@ -29,6 +29,7 @@ from app.actions import ACTIONS, make_actions
 from app.dialogs import ShortcutsDialog, about_text
 from app.document import ShapeDocument
 from app.file_actions import FileActions
+from app.jobs.panel import JobsPanel
 from app.meshing import mesh_arrays
 from app.panels.inspector import Inspector
 from app.panels.instance_panel import InstancePanel
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(self.document)
         self.instance_panel = InstancePanel(self.instance)
         self.log_view = LogView()
+        self.jobs = JobsPanel(preset_source=lambda: None)  # the lead connects the edited preset
         self.history = QUndoView(self.document.undo_stack)
         self.history.setEmptyLabel("Opened")
         self.files = FileActions(self.document, self.settings, self)
@@ -108,8 +110,10 @@ class MainWindow(QMainWindow):
                       "inspector": self._dock("Inspector", "inspector", self.inspector, right),
                       "instance": self._dock("Instance", "instance", self.instance_panel, right),
                       "log": self._dock("Messages", "log", self.log_view, bottom),
-                      "history": self._dock("History", "history", self.history, bottom)}
+                      "history": self._dock("History", "history", self.history, bottom),
+                      "jobs": self._dock("Jobs", "jobs", self.jobs, bottom)}
         self.tabifyDockWidget(self.docks["log"], self.docks["history"])
+        self.tabifyDockWidget(self.docks["history"], self.docks["jobs"])
         self.docks["log"].raise_()
         self.resizeDocks([self.docks["library"], self.docks["inspector"]], [250, 450],
                          Qt.Orientation.Horizontal)
@@ -126,7 +130,7 @@ class MainWindow(QMainWindow):
             if spec.key == "open":
                 self.recent_menu = menus["File"].addMenu("Open &Recent")
             if spec.key in ("save_to_library", "screenshot", "redo", "move_down", "view_grid",
-                            "reset_window"):
+                            "reset_window", "new_finetune_job"):
                 menus[spec.menu].addSeparator()
         panels = menus["View"].addMenu("&Panels")
         for dock in self.docks.values():
@@ -159,7 +163,11 @@ class MainWindow(QMainWindow):
                  "toggle_planes": self.workspace.viewport.set_planes_visible,
                  "toggle_intensity": self.workspace.viewport.set_colour_by_intensity,
                  "shortcuts": lambda: ShortcutsDialog(self).exec(),
-                 "about": lambda: QMessageBox.about(self, "About FDIF Studio", about_text())}
+                 "about": lambda: QMessageBox.about(self, "About FDIF Studio", about_text()),
+                 "new_generation_job": lambda: self.jobs.new_job("generate"),
+                 "new_training_job": lambda: self.jobs.new_job("train"),
+                 "new_finetune_job": lambda: self.jobs.new_job("finetune"),
+                 "open_dataset": self.jobs.open_dataset}
         for key, name in VIEW_KEYS.items():
             slots[key] = lambda _=False, n=name: self.workspace.grid.maximise(n)
         for key, slot in slots.items():
@@ -334,7 +342,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if not self.files.may_discard():
+        if not self.files.may_discard() or not self.jobs.confirm_close():
             event.ignore()
             return
         self.save_settings()
@@ -349,4 +357,5 @@ class MainWindow(QMainWindow):
         self.service.shutdown()
         self.library.shutdown()
         self.log_view.detach()
+        self.jobs.shutdown()
         self.workspace.viewport.close_plotter()
