@@ -17,7 +17,6 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setBackground("#1b1e23")
-        self.setMinimumHeight(160)
         self.loss_plot = self.addPlot(row=0, col=0)
         self.dice_plot = self.addPlot(row=1, col=0)
         self.loss_plot.setLabel("left", "loss")

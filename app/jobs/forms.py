@@ -184,7 +184,7 @@ class JobForm(QDialog):
         layout.addWidget(self.command)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
-        self._out_edited = False
+        self._default_out = ""  # the output folder the form proposed last
         self._stamp = time.strftime("%Y%m%d-%H%M%S")
 
     @property
@@ -203,11 +203,7 @@ class JobForm(QDialog):
         for box in self.findChildren(QAbstractButton):
             if box.isCheckable():
                 box.toggled.connect(self.refresh)
-        self.out.edit.textEdited.connect(self._mark_out_edited)
         self.refresh()
-
-    def _mark_out_edited(self) -> None:
-        self._out_edited = True
 
     def extra_arguments(self) -> list[str] | None:
         """The "more arguments" field split as a shell would (``None`` when it does not
@@ -239,9 +235,11 @@ class JobForm(QDialog):
         return BUILDERS[self.kind](self.options())
 
     def refresh(self) -> None:
-        if not self._out_edited:
+        if self.out.text() in ("", self._default_out):  # not chosen by the user: follow
+            self._default_out = default_folder(self.folder_group, self.default_label(),
+                                               self._stamp)
             self.out.edit.blockSignals(True)
-            self.out.setText(default_folder(self.folder_group, self.default_label(), self._stamp))
+            self.out.setText(self._default_out)
             self.out.edit.blockSignals(False)
         problem = self.missing()
         if not problem and self.extra_arguments() is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PyQt6.QtCore import Qt, QUrl
+from PyQt6.QtCore import QSize, Qt, QUrl
 from PyQt6.QtGui import QColor, QDesktopServices, QGuiApplication
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -17,12 +17,13 @@ from PyQt6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
-    QPushButton,
     QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -75,9 +76,11 @@ class JobsPanel(QWidget):
         self._sync_buttons()
 
     # -- layout -------------------------------------------------------------------------------
-    def _button(self, text: str, tip: str, slot: Callable[[], object]) -> QPushButton:
-        button = QPushButton(text)
+    def _button(self, text: str, tip: str, slot: Callable[[], object]) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
         button.setToolTip(tip)
+        button.setAutoRaise(True)
         button.clicked.connect(lambda _=False: slot())
         return button
 
@@ -100,12 +103,12 @@ class JobsPanel(QWidget):
                                  self.open_card),
             "remove": self._button("Remove", "Take the job off the list (its files stay)",
                                    self.remove_selected)}
-        bar = QHBoxLayout()
+        bar = QToolBar()
+        bar.setIconSize(QSize(0, 0))
         for key, button in self.buttons.items():
             bar.addWidget(button)
             if key == "finetune":
-                bar.addSpacing(16)
-        bar.addStretch(1)
+                bar.addSeparator()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
@@ -123,7 +126,8 @@ class JobsPanel(QWidget):
         splitter.setSizes([700, 500])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(bar)
+        layout.setSpacing(2)
+        layout.addWidget(bar)
         layout.addWidget(splitter, 1)
 
     def _build_details(self) -> QWidget:

@@ -69,9 +69,10 @@ def is_running(pid: int | None, command: Sequence[str] = ()) -> bool:
             stat = (proc / "stat").read_text()
             if stat[stat.rindex(")") + 2] in "ZX":
                 return False
-            if command:
-                cmdline = (proc / "cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-                return [c.decode(errors="replace") for c in cmdline] == list(command)
+            cmdline = (proc / "cmdline").read_bytes()
+            if command and cmdline:  # empty while a process exits: it is not gone yet
+                args = cmdline.rstrip(b"\0").split(b"\0")
+                return [c.decode(errors="replace") for c in args] == list(command)
             return True
         except (OSError, ValueError, IndexError):
             return False
