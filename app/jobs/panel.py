@@ -283,6 +283,7 @@ class JobsPanel(QWidget):
         form = FORMS[kind](parent=self) if kind == "finetune" else FORMS[kind](preset, self)
         form.accepted.connect(lambda: self.submit(form))
         form.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        form.destroyed.connect(lambda _=None: setattr(self, "form", None))
         self.form = form
         form.open()
         return form

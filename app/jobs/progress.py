@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CHUNK = 1 << 20  # at most this many bytes per read: a long backlog is read over several ticks
+CHUNK = 1 << 18  # at most this many bytes per read: a long backlog is read over several ticks
 PROGRESS_LOG_S = 5.0  # a progress line in the log at most this often (and at phase changes)
 DEFAULT_PHASE = {"generate": "generate", "train": "train", "finetune": "train"}
 

@@ -71,7 +71,8 @@ def start_from_form(panel, qtbot, kind: str, fill) -> object:
     return panel.manager.jobs[new]
 
 
-def test_generation_runs_cancels_resumes_identically_and_shows_its_card(panel, qtbot, tmp_path):
+def test_generation_runs_cancels_resumes_identically_and_shows_its_card(panel, qtbot, tmp_path,
+                                                                       monkeypatch):
     preset, out = slow_preset(tmp_path), tmp_path / "a"
 
     def fill(form):
@@ -120,6 +121,10 @@ def test_generation_runs_cancels_resumes_identically_and_shows_its_card(panel, q
                  "6", "--num-val-samples", "0", "--workers", "1"]) == 0
     assert folder_bytes(out) == folder_bytes(reference)
 
+    opened = []
+    monkeypatch.setattr("app.jobs.panel.QDesktopServices.openUrl", opened.append)
+    qtbot.mouseClick(panel.buttons["folder"], Qt.MouseButton.LeftButton)
+    assert [url.toLocalFile() for url in opened] == [str(out)]
     assert panel.buttons["card"].isEnabled()
     qtbot.mouseClick(panel.buttons["card"], Qt.MouseButton.LeftButton)
     view = panel.cards[-1].view
@@ -193,6 +198,29 @@ def _long_generation(panel, qtbot, out: Path):
                                str(out), "paper")
     qtbot.waitUntil(lambda: (job.progress.done or 0) >= 1, timeout=30000)
     return job
+
+
+def test_jobs_queue_one_after_another_unless_run_in_parallel(panel, qtbot, tmp_path):
+    def job(name: str, parallel: bool = False):
+        def fill(form):
+            form.preset.combo.setCurrentText("paper")
+            form.num_samples.setValue(500)
+            form.workers.setValue(1)
+            form.out.edit.setText(str(tmp_path / name))
+            form.parallel.setChecked(parallel)
+        return start_from_form(panel, qtbot, "generate", fill)
+
+    first, second, third = job("a"), job("b"), job("c", parallel=True)
+    assert [first.state, second.state, third.state] == ["running", "queued", "running"]
+    assert panel.row_texts(second)[2:4] == ["queued", "queued"]
+    panel.select(first)
+    qtbot.mouseClick(panel.buttons["cancel"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: second.state == "running", timeout=15000)
+    assert first.state == "cancelled" and not is_running(first.record.pid)
+    for running in (second, third):
+        panel.manager.cancel(running)
+    qtbot.waitUntil(lambda: second.record.final and third.record.final, timeout=15000)
+    assert not is_running(second.record.pid) and not is_running(third.record.pid)
 
 
 def test_a_new_studio_finds_a_running_job_again(panel, qtbot, tmp_path):
