@@ -7,7 +7,6 @@ import pyqtgraph as pg
 from app.views.colors import SURFACE
 
 DICE_COLOUR = "#5fbf5f"
-TEXT = "#c8ced6"
 
 
 class TrainingCurves(pg.GraphicsLayoutWidget):
@@ -36,8 +35,8 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         for curve, points in ((self.loss_curve, loss), (self.dice_curve, dice)):
             curve.setData([p[0] for p in points], [p[1] for p in points])
         best = max((p[1] for p in dice), default=None)
-        self.dice_plot.setTitle("" if best is None else f"best {best:.4f}", color=TEXT,
-                                size="9pt")
+        self.dice_plot.setLabel("left", "val mean Dice" if best is None
+                                else f"val Dice (best {best:.3f})")
 
     def points(self) -> tuple[int, int]:
         """How many loss and Dice points are plotted."""

@@ -188,12 +188,13 @@ class Progress:
         self.result = event
 
     def summary(self) -> str:
-        """``generate 3/8 samples · 4.1/s · ETA 0:02`` for the progress bar."""
+        """``generate 3/8 samples · 4.1/s · ETA 0:02`` for the progress bar (rate in units
+        per second)."""
         if self.total is None:
             return self.phase or "starting…"
         text = f"{self.phase} {self.done}/{self.total} {self.unit}".strip()
         if self.rate:
-            text += f" · {self.rate:.3g} {self.unit}/s".replace(" /s", "/s")
+            text += f" · {self.rate:.3g}/s"
         if self.eta_s is not None and self.done != self.total:
             text += f" · ETA {format_duration(self.eta_s)}"
         return text

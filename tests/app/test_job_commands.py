@@ -85,7 +85,7 @@ def test_progress_follows_phases_rate_eta_and_curves():
     progress.apply({"event": "progress", "time": 10.0, "done": 2, "total": 10, "unit": "step",
                     "rate": 0.5})
     assert (progress.phase, progress.eta_s) == ("train", 16.0)
-    assert progress.summary() == "train 2/10 step · 0.5 step/s · ETA 0:16"
+    assert progress.summary() == "train 2/10 step · 0.5/s · ETA 0:16"
     line = progress.apply({"event": "progress", "time": 11.0, "done": 3, "total": 10,
                            "unit": "step", "phase": "train"})
     assert line is None  # a second after the last progress line of the same phase
