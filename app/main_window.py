@@ -33,6 +33,7 @@ from app.composition.service import SampleResult
 from app.dialogs import ShortcutsDialog, about_text
 from app.document import ShapeDocument
 from app.file_actions import FileActions
+from app.jobs.panel import JobsPanel
 from app.meshing import mesh_arrays
 from app.panels.inspector import Inspector
 from app.panels.instance_panel import InstancePanel
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(self.document)
         self.instance_panel = InstancePanel(self.instance)
         self.log_view = LogView()
+        self.jobs = JobsPanel(preset_source=self.composition.preset_for_job)
         self.history = QUndoView(self.undo_group)
         self.history.setEmptyLabel("Opened")
         self.bundles = BundleActions(self.composition.document, self)
@@ -141,9 +143,11 @@ class MainWindow(QMainWindow):
                       "instance": self._dock("Instance", "instance", self.instance_panel, right),
                       "sample": self._dock("Sample", "sample", self.composition.panel, right),
                       "log": self._dock("Messages", "log", self.log_view, bottom),
-                      "history": self._dock("History", "history", self.history, bottom)}
+                      "history": self._dock("History", "history", self.history, bottom),
+                      "jobs": self._dock("Jobs", "jobs", self.jobs, bottom)}
         self.tabifyDockWidget(self.docks["log"], self.docks["history"])
         self.tabifyDockWidget(self.docks["inspector"], self.docks["sample"])
+        self.tabifyDockWidget(self.docks["history"], self.docks["jobs"])
         self.docks["log"].raise_()
         self.resizeDocks([self.docks["library"], self.docks["inspector"]], [250, 450],
                          Qt.Orientation.Horizontal)
@@ -160,7 +164,8 @@ class MainWindow(QMainWindow):
             if spec.key == "open":
                 self.recent_menu = menus["File"].addMenu("Open &Recent")
             if spec.key in ("save_to_library", "import_bundle", "screenshot", "redo", "move_down",
-                            "previous_sample", "mode_composition", "view_grid", "reset_window"):
+                            "previous_sample", "mode_composition", "view_grid", "reset_window",
+                            "new_finetune_job"):
                 menus[spec.menu].addSeparator()
         panels = menus["View"].addMenu("&Panels")
         for dock in self.docks.values():
@@ -200,7 +205,11 @@ class MainWindow(QMainWindow):
                  "toggle_planes": self._set_planes_visible,
                  "toggle_intensity": self.workspace.viewport.set_colour_by_intensity,
                  "shortcuts": lambda: ShortcutsDialog(self).exec(),
-                 "about": lambda: QMessageBox.about(self, "About FDIF Studio", about_text())}
+                 "about": lambda: QMessageBox.about(self, "About FDIF Studio", about_text()),
+                 "new_generation_job": lambda: self.jobs.new_job("generate"),
+                 "new_training_job": lambda: self.jobs.new_job("train"),
+                 "new_finetune_job": lambda: self.jobs.new_job("finetune"),
+                 "open_dataset": self.jobs.open_dataset}
         for key, name in VIEW_KEYS.items():
             slots[key] = lambda _=False, n=name: self.active_workspace.grid.maximise(n)
         for key, slot in slots.items():
@@ -474,7 +483,8 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if not all(self.files.may_discard(d) for d in (self.document, self.composition.document)):
+        documents = (self.document, self.composition.document)
+        if not all(self.files.may_discard(d) for d in documents) or not self.jobs.confirm_close():
             event.ignore()
             return
         self.save_settings()
@@ -490,4 +500,5 @@ class MainWindow(QMainWindow):
         self.composition.shutdown()
         self.library.shutdown()
         self.log_view.detach()
+        self.jobs.shutdown()
         self.workspace.viewport.close_plotter()

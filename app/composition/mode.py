@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from PyQt6.QtCore import QObject, QSettings, pyqtSignal
 
@@ -21,6 +22,8 @@ from app.composition.state import SampleState
 from app.meshing import mask_surface
 from app.state import ViewState
 from app.workspace import Workspace
+from fdif_core.bundles import BUNDLE_SUFFIX, write_bundle
+from fdif_core.library import user_root
 from fdif_core.presets import LoadedPreset
 
 log = logging.getLogger("fdif.studio")
@@ -138,6 +141,22 @@ class CompositionMode(QObject):
         row = preview.objects[position - 1]
         if row.centre is not None:
             self.view_state.set_crosshair(tuple(round(c) for c in row.centre))
+
+    def preset_for_job(self) -> str:
+        """What a job started now should run: the preset's file when it is unchanged, else a
+        bundle of the preset as edited (written once per content, so the job runs exactly the
+        preset on screen, with its classes, however the editing goes on)."""
+        document = self.document
+        source = Path(document.source)
+        if not document.dirty and source.suffix in (".toml", BUNDLE_SUFFIX) and source.is_file():
+            return str(source)
+        loaded = document.loaded
+        folder = user_root() / "jobs" / "presets"
+        target = folder / f"{loaded.preset.name}-{loaded.preset.content_hash[:12]}{BUNDLE_SUFFIX}"
+        if not target.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            write_bundle(loaded, target)
+        return str(target)
 
     def shutdown(self) -> None:
         self.service.shutdown()

@@ -11,14 +11,17 @@ import colorsys
 import json
 import struct
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fdif_core.datasets.layout import LabelInfo, Layout, json_bytes
+from fdif_core.errors import FdifError, FileFormatError
 
 PREVIEW_SAMPLES = 4
+CARD_JSON, CARD_MARKDOWN, CARD_PNG = "dataset_card.json", "dataset_card.md", "dataset_card.png"
 
 
 def _r(x: float) -> float:
@@ -209,6 +212,90 @@ def card_files(root: Path, layout: Layout, info: LabelInfo, meta: dict[str, Any]
     images = [read_volume(root / layout.image_file(i)) for i in shown]
     labels = [None if layout.label_file(i) is None else read_volume(root / layout.label_file(i))
               for i in shown]
-    return {"dataset_card.json": json_bytes(card),
-            "dataset_card.md": card_markdown(card, info).encode(),
-            "dataset_card.png": preview(images, labels, num_classes)}
+    return {CARD_JSON: json_bytes(card),
+            CARD_MARKDOWN: card_markdown(card, info).encode(),
+            CARD_PNG: preview(images, labels, num_classes)}
+
+
+# -- reading a card back -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class DatasetCard:
+    """A dataset card read back from disk (what :func:`card_files` wrote)."""
+
+    folder: Path
+    """The folder that holds the card files."""
+    card: dict[str, Any]
+    """``dataset_card.json``: job identity, class table and statistics."""
+    markdown: str
+    """``dataset_card.md`` (empty when the file is missing)."""
+    preview_png: bytes | None
+    """``dataset_card.png`` (``None`` when the file is missing)."""
+
+    @property
+    def preview_path(self) -> Path:
+        """Where the preview image is (or would be)."""
+        return self.folder / CARD_PNG
+
+
+def find_card(folder: Path) -> Path | None:
+    """The folder holding a dataset card: ``folder`` itself or one of its direct subfolders.
+
+    Parameters
+    ----------
+    folder : Path
+        A generated dataset folder (the ``--out`` of ``fdif generate``) or a folder one level
+        above the card (an nnU-Net dataset may keep it in its ``DatasetNNN_*`` folder).
+
+    Returns
+    -------
+    Path or None
+        The first folder (``folder``, then its subfolders by name) with ``dataset_card.json``.
+    """
+    folder = Path(folder)
+    if (folder / CARD_JSON).is_file():
+        return folder
+    if not folder.is_dir():
+        return None
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if (sub / CARD_JSON).is_file():
+            return sub
+    return None
+
+
+def read_card(folder: Path) -> DatasetCard:
+    """Read the dataset card of a generated dataset folder (see :func:`find_card`).
+
+    Raises
+    ------
+    FdifError
+        When ``folder`` is not a folder, holds no fdif dataset, or holds one whose generation
+        has not finished (no card yet).
+    FileFormatError
+        When ``dataset_card.json`` is not a JSON object.
+    """
+    from fdif_core.datasets.manifest import from_ranges, read_manifest
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FdifError(f"{folder}: not a folder")
+    where = find_card(folder)
+    if where is None:
+        manifest = read_manifest(folder)
+        if manifest is not None:
+            done = len(from_ranges(manifest.get("complete", [])))
+            total = int(manifest.get("num_samples", 0)) + int(manifest.get("num_val_samples", 0))
+            raise FdifError(f"{folder}: the dataset is not complete ({done} of {total} samples); "
+                            "resume its generation (the same fdif generate command) to write "
+                            "its card")
+        raise FdifError(f"{folder}: no fdif dataset here (no {CARD_JSON} in it or in its "
+                        "subfolders)")
+    path = where / CARD_JSON
+    try:
+        card = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FileFormatError(f"{path}: not a readable dataset card ({err})") from None
+    if not isinstance(card, dict) or "statistics" not in card:
+        raise FileFormatError(f"{path}: not a dataset card (no 'statistics')")
+    markdown = (where / CARD_MARKDOWN).read_text() if (where / CARD_MARKDOWN).is_file() else ""
+    png = (where / CARD_PNG).read_bytes() if (where / CARD_PNG).is_file() else None
+    return DatasetCard(where, card, markdown, png)
