@@ -110,6 +110,7 @@ class JobsPanel(QWidget):
             if key == "finetune":
                 bar.addSeparator()
         self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setMinimumHeight(48)
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -144,7 +145,8 @@ class JobsPanel(QWidget):
                                          lambda: self.copy(self.command.text()))
         self.copy_torchrun = self._button("Copy", "Copy the torchrun command line",
                                           lambda: self.copy(self.torchrun.text()))
-        rows = QVBoxLayout()
+        commands = QWidget()
+        rows = QVBoxLayout(commands)
         for label, edit, extra in (("fdif", self.command, (self.copy_command,)),
                                    ("torchrun", self.torchrun, (self.nproc, self.copy_torchrun))):
             row = QHBoxLayout()
@@ -153,6 +155,7 @@ class JobsPanel(QWidget):
             for widget in extra:
                 row.addWidget(widget)
             rows.addLayout(row)
+        rows.addStretch(1)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
@@ -160,12 +163,11 @@ class JobsPanel(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.log, "Log")
         self.tabs.addTab(self.curves, "Curves")
-        details = QWidget()
-        layout = QVBoxLayout(details)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(rows)
-        layout.addWidget(self.tabs, 1)
-        return details
+        self.tabs.addTab(commands, "Command Line")
+        # the dock shares the bottom with Messages and History: keep it as short as they are
+        # (the curves' plots would otherwise raise the window's minimum height by 120 px)
+        self.tabs.setMinimumHeight(48)
+        return self.tabs
 
     # -- the list -----------------------------------------------------------------------------
     def row_of(self, job: Job) -> int:
