@@ -95,6 +95,10 @@ def remove_entry(data: Data, list_name: str, name: str, library: ShapeLibrary) -
     out = copy.deepcopy(data)
     entries = _entries(out, list_name)
     del entries[_position(entries, list_name, name)]
+    needed = {"classes": "class", "mappers": "mapper"}.get(list_name)
+    if not entries and needed:
+        raise FdifError(f"{list_name}: {name!r} is the last {needed} of the preset; add another "
+                        "before removing it")
     if list_name == "classes":
         out.get("class_hashes", {}).pop(name, None)
     return validated_preset(out, library)

@@ -72,8 +72,11 @@ def test_refused_edits_say_why(quick, edit, message):
 def test_the_last_class_cannot_be_removed():
     library = shape_library()
     data = blank_preset(library)
-    with pytest.raises(FdifError, match="classes"):
+    with pytest.raises(FdifError, match="^classes: 'sphere' is the last class of the preset; "
+                                        "add another before removing it$"):
         remove_entry(data, "classes", "sphere", library)
+    with pytest.raises(FdifError, match="^mappers: 'inverse_cube' is the last mapper of the "):
+        remove_entry(data, "mappers", "inverse_cube", library)
 
 
 def test_written_preset_reads_back_equal_and_compact(tmp_path, quick):
