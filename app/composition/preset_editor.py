@@ -99,6 +99,8 @@ class PresetEditor(QWidget):
         super().__init__(parent)
         self.document = document
         self.picker: NamePicker | None = None
+        self._summary_key: tuple | None = None
+        self._summary: tuple[dict[str, list[int]], int, dict[str, int]] = ({}, 0, {})
         self.fields: dict[str, QWidget] = {}
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -162,7 +164,7 @@ class PresetEditor(QWidget):
         return page
 
     def _list_page(self, list_name: str, *rows: tuple[str, str, QWidget]) -> QWidget:
-        box = QGroupBox(list_name.capitalize())
+        box = QGroupBox(list_name.capitalize()) if rows else QWidget()
         box.setToolTip(TIPS[list_name])
         layout = QVBoxLayout(box)
         if rows:
@@ -304,11 +306,21 @@ class PresetEditor(QWidget):
         self.problem.setText(message or "")
         self.problem.setVisible(bool(message))
 
+    def _label_summary(self, data: Data) -> tuple[dict[str, list[int]], int, dict[str, int]]:
+        """The core's label summary, computed again only when what it depends on changed (a
+        weight does not: unions make it cost)."""
+        key = (self.document.structure(data), data["combined_unions"], data["union_seed"],
+               id(self.document.library))
+        if key != self._summary_key:
+            self._summary = preset_editing.label_summary(data, self.document.library)
+            self._summary_key = key
+        return self._summary
+
     def _on_document_changed(self, structural: bool) -> None:
         self._show_problem(None)
         data = self.document.data
         try:
-            ids, count, tasks = preset_editing.label_summary(data, self.document.library)
+            ids, count, tasks = self._label_summary(data)
         except FdifError as err:
             ids, count, tasks = {}, 0, {}
             self._show_problem(str(err))

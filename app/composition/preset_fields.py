@@ -15,7 +15,7 @@ import itertools
 import time
 from typing import Any
 
-from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 GESTURE_GAP_S = 0.8
@@ -32,6 +32,7 @@ class _Steps:
         self._gesture = 0
         self._last_step = -GESTURE_GAP_S
         self.setKeyboardTracking(False)  # typing applies on Enter or leaving the field
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not by the wheel: see wheelEvent
         self.valueChanged.connect(self._changed)
 
     def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt's name
@@ -44,6 +45,14 @@ class _Steps:
             super().stepBy(steps)
         finally:
             self._stepping = False
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Turn the value only once the field has focus: a wheel over a table of spin boxes
+        scrolls the table instead of changing the weight under the cursor."""
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
 
     def _changed(self, value) -> None:
         self.edited.emit(value, (self.name, self._gesture) if self._stepping else None)

@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -139,6 +140,12 @@ class WeightedList(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table, 1)
+        if accepts_classes:
+            hint = QLabel("Drag classes here from the library, or use Add. The order gives the "
+                          "class ids.")
+            hint.setWordWrap(True)
+            hint.setStyleSheet("color: #9aa4b1;")
+            layout.addWidget(hint)
         layout.addLayout(buttons)
         self._enable_moves()
 

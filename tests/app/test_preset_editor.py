@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PyQt6.QtCore import QPoint, QPointF, Qt
-from PyQt6.QtGui import QDragEnterEvent, QDropEvent
+from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QWheelEvent
 from PyQt6.QtWidgets import QApplication, QDialogButtonBox
 
 from app.panels.library import CLASS_MIME
@@ -85,6 +85,11 @@ def test_weight_steps_are_one_undo_entry_and_undo_shows_the_old_weight(tiny, qtb
     editor, document = tiny.preset_editor, tiny.composition.document
     spin = editor.lists["classes"].spins["torus"]
     first = tiny.composition.result.request.number
+    wheel = QWheelEvent(QPointF(5, 5), QPointF(spin.mapToGlobal(QPoint(5, 5))), QPoint(0, 0),
+                        QPoint(0, 120), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(spin, wheel)  # a wheel over a field without focus scrolls the table
+    assert spin.value() == 1.0 and document.undo_stack.count() == 0
     spin.setFocus()
     for _ in range(3):
         qtbot.keyClick(spin, Qt.Key.Key_Up)  # three steps of one gesture
