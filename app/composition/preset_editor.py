@@ -71,6 +71,9 @@ def field_value(data: Data, field: str) -> Any:
 
 
 def _shown(value: Any) -> str:
+    """A value as the undo history names it: ``64×64×64``, ``2–5``, ``on``, ``0.25``."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, list):
         return "×".join(map(str, value)) if len(value) == 3 else "–".join(map(str, value))
     return "reference" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
