@@ -58,6 +58,11 @@ def test_add_a_class_with_the_picker_and_by_drop_from_the_library(tiny, qtbot):
     assert document.undo_stack.undoText() == "Add class octahedron"
     assert table.table.item(4, 0).text() == "5" and table.selected() == "octahedron"
     assert editor.summary.text() == "5 classes → label ids 1..5"
+    qtbot.mouseClick(table.up, Qt.MouseButton.LeftButton)  # the class ids follow the order
+    assert _class_names(tiny) == ["sphere", "torus", "cone", "octahedron", "square_prism"]
+    assert document.undo_stack.undoText() == "Move class octahedron up"
+    assert table.selected() == "octahedron" and table.table.item(3, 1).text() == "octahedron"
+    assert table.table.item(3, 0).text() == "4"
 
     index = tiny.library.find("cylinder")
     assert index.flags() & Qt.ItemFlag.ItemIsDragEnabled
@@ -73,7 +78,7 @@ def test_add_a_class_with_the_picker_and_by_drop_from_the_library(tiny, qtbot):
                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(target, drop)
     assert drop.isAccepted()
-    assert _class_names(tiny)[-1] == "cylinder" and document.undo_stack.count() == 2
+    assert _class_names(tiny)[-1] == "cylinder" and document.undo_stack.count() == 3
     assert editor.summary.text() == "6 classes → label ids 1..6"
     assert tiny.composition.service.latest == requested + 1  # the sample renders again
     shown = wait_for_sample(qtbot, tiny, requested)
