@@ -29,6 +29,7 @@ from PyQt6.QtWidgets import (
 from app.actions import ACTIONS, make_actions
 from app.bundle_actions import BundleActions
 from app.composition.mode import CompositionMode
+from app.composition.preset_editor import PresetEditor
 from app.composition.service import SampleResult
 from app.dialogs import ShortcutsDialog, about_text
 from app.document import ShapeDocument
@@ -54,7 +55,7 @@ OPENABLE = (".toml", ".fdifbundle")
 VIEW_KEYS = {"view_3d": "3d", "view_axial": "axial", "view_coronal": "coronal",
              "view_sagittal": "sagittal", "view_grid": None}
 MODES = ("designer", "composition")
-MODE_DOCKS = {"designer": ("inspector", "instance"), "composition": ("sample",)}
+MODE_DOCKS = {"designer": ("inspector", "instance"), "composition": ("sample", "preset")}
 #: actions that act on one mode only (disabled in the other)
 MODE_ACTIONS = {"designer": ("new", "reroll", "remove_node", "move_up", "move_down",
                              "export_mesh", "toggle_intensity"),
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.modes)
         self.library = LibraryBrowser(thumbnails)
         self.inspector = Inspector(self.document)
+        self.preset_editor = PresetEditor(self.composition.document)
         self.instance_panel = InstancePanel(self.instance)
         self.log_view = LogView()
         self.jobs = JobsPanel(preset_source=self.composition.preset_for_job)
@@ -148,6 +150,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["log"], self.docks["history"])
         self.tabifyDockWidget(self.docks["inspector"], self.docks["sample"])
         self.tabifyDockWidget(self.docks["history"], self.docks["jobs"])
+        self.docks["preset"] = self._dock("Preset", "preset", self.preset_editor, right)
+        self.tabifyDockWidget(self.docks["sample"], self.docks["preset"])
         self.docks["log"].raise_()
         self.resizeDocks([self.docks["library"], self.docks["inspector"]], [250, 450],
                          Qt.Orientation.Horizontal)
@@ -230,6 +234,7 @@ class MainWindow(QMainWindow):
         self.document.changed.connect(lambda _structural: self.request_preview())
         for document in (self.document, self.composition.document):
             document.dirty_changed.connect(lambda _dirty: self._update_title())
+            document.changed.connect(lambda _structural: self._update_title())  # a new name
             document.path_changed.connect(self._update_title)
         self.modes.currentChanged.connect(lambda i: self.set_mode(MODES[i]))
         self.composition.shown.connect(self._show_sample_status)

@@ -95,6 +95,10 @@ def remove_entry(data: Data, list_name: str, name: str, library: ShapeLibrary) -
     out = copy.deepcopy(data)
     entries = _entries(out, list_name)
     del entries[_position(entries, list_name, name)]
+    needed = {"classes": "class", "mappers": "mapper"}.get(list_name)
+    if not entries and needed:
+        raise FdifError(f"{list_name}: {name!r} is the last {needed} of the preset; add another "
+                        "before removing it")
     if list_name == "classes":
         out.get("class_hashes", {}).pop(name, None)
     return validated_preset(out, library)
@@ -119,3 +123,32 @@ def move_entry(data: Data, list_name: str, name: str, offset: int, library: Shap
         raise FdifError(f"{list_name}: {name!r} cannot move {offset:+d} places")
     entries.insert(j, entries.pop(i))
     return validated_preset(out, library)
+
+
+def label_summary(data: Data, library: ShapeLibrary) -> tuple[dict[str, list[int]], int,
+                                                              dict[str, int]]:
+    """What the labels of a preset are (spec §11.3–11.4), for the preset editor.
+
+    Returns
+    -------
+    ids : dict
+        The class ids (label ids in single-task mode) of each listed class, in order: one
+        per mapper in mapper class mode, plus its displaced hybrids in displacement class mode.
+    count : int
+        The number of classes of the table (listed classes, hybrids and unions).
+    tasks : dict
+        Multi-task labels only: the number of labels of each task (``shape``,
+        ``displacement``, ``mapper``); empty in single-task mode.
+    """
+    from fdif_core.compose import multi_task_vocabularies  # torch: only when asked
+
+    preset = Preset.model_validate(data)
+    table = class_table(preset, library)
+    listed = {library.get(entry.name).name: entry.name for entry in preset.classes}
+    ids: dict[str, list[int]] = {entry.name: [] for entry in preset.classes}
+    for entry in table:
+        if entry.shape.name in listed:
+            ids[listed[entry.shape.name]].append(entry.id)
+    tasks = {} if preset.label_mode == "single" else \
+        {task: len(names) for task, names in multi_task_vocabularies(table).items()}
+    return ids, len(table), tasks

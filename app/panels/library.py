@@ -1,13 +1,14 @@
 """The library browser: built-in FDIF classes by family, the shipped library, the user
 library, presets, and the classes of opened presets or bundles; search by canonical name or
-reference alias; an icon per class rendered by the core and cached on disk by content hash."""
+reference alias; an icon per class rendered by the core and cached on disk by content hash.
+Classes drag out as :data:`CLASS_MIME` (their canonical names), e.g. onto the preset editor."""
 
 from __future__ import annotations
 
 import queue
 from pathlib import Path
 
-from PyQt6.QtCore import QSortFilterProxyModel, Qt, QThread, pyqtSignal
+from PyQt6.QtCore import QMimeData, QSortFilterProxyModel, Qt, QThread, pyqtSignal
 from PyQt6.QtGui import QIcon, QPixmap, QStandardItem, QStandardItemModel
 from PyQt6.QtWidgets import QLineEdit, QTreeView, QVBoxLayout, QWidget
 
@@ -20,6 +21,34 @@ SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
 SHAPE_ROLE = Qt.ItemDataRole.UserRole + 2
 SOURCE_ROLE = Qt.ItemDataRole.UserRole + 3
 PRESET_ROLE = Qt.ItemDataRole.UserRole + 4
+#: MIME type of dragged classes: their canonical names, one per line (UTF-8)
+CLASS_MIME = "application/x-fdif-class-names"
+
+
+def class_names(mime: QMimeData) -> list[str]:
+    """The class names a drag from the library browser carries (none for other drags)."""
+    if not mime.hasFormat(CLASS_MIME):
+        return []
+    return [n for n in bytes(mime.data(CLASS_MIME)).decode("utf-8").splitlines() if n]
+
+
+class LibraryModel(QStandardItemModel):
+    """The browser's items; dragging classes gives :data:`CLASS_MIME` and their names as
+    plain text."""
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt's name
+        return [CLASS_MIME, "text/plain"]
+
+    def mimeData(self, indexes) -> QMimeData:  # noqa: N802 - Qt's name
+        names = []
+        for index in indexes:
+            shape = index.data(SHAPE_ROLE)
+            if shape is not None and shape.name not in names:
+                names.append(shape.name)
+        mime = QMimeData()
+        mime.setData(CLASS_MIME, "\n".join(names).encode("utf-8"))
+        mime.setText("\n".join(names))
+        return mime
 
 
 class ThumbnailLoader(QThread):
@@ -76,7 +105,7 @@ class LibraryBrowser(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search classes by name or alias (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
-        self.model = QStandardItemModel(self)
+        self.model = LibraryModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterRole(SEARCH_ROLE)
@@ -88,6 +117,8 @@ class LibraryBrowser(QWidget):
         self.tree.setEditTriggers(QTreeView.EditTrigger.NoEditTriggers)
         self.tree.setIconSize(QPixmap(32, 32).size())
         self.tree.setUniformRowHeights(True)
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QTreeView.DragDropMode.DragOnly)
         self.tree.doubleClicked.connect(self._activated)
         self.search.textChanged.connect(self._filter)
         layout = QVBoxLayout(self)
@@ -114,6 +145,7 @@ class LibraryBrowser(QWidget):
                 item = QStandardItem(title)
                 item.setData(title, SEARCH_ROLE)
                 item.setSelectable(False)
+                item.setDragEnabled(False)
                 groups[title] = item
             return groups[title]
 
@@ -130,6 +162,7 @@ class LibraryBrowser(QWidget):
                 item = QStandardItem(path.stem)
                 item.setData(f"{path.stem} preset", SEARCH_ROLE)
                 item.setData(str(path), PRESET_ROLE)
+                item.setDragEnabled(False)
                 item.setToolTip(str(path))
                 presets.appendRow(item)
         for item in groups.values():
@@ -146,6 +179,7 @@ class LibraryBrowser(QWidget):
         item = QStandardItem(title)
         item.setData(title, SEARCH_ROLE)
         item.setSelectable(False)
+        item.setDragEnabled(False)
         for shape in shapes:
             item.appendRow(self._shape_item(shape, ""))
         self.model.insertRow(0, item)

@@ -73,7 +73,8 @@ def studio(qtbot, settings):
     qtbot.waitActive(window)
     wait_for_preview(qtbot, window)
     yield window
-    window.document.undo_stack.setClean()  # no unsaved-changes question at teardown
+    for document in (window.document, window.composition.document):
+        document.undo_stack.setClean()  # no unsaved-changes question at teardown
     window.shutdown()  # threads and GL before the window goes
     window.close()
     window.deleteLater()

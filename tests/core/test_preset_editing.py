@@ -8,6 +8,7 @@ from fdif_core.library import shape_library
 from fdif_core.preset_editing import (
     add_entry,
     blank_preset,
+    label_summary,
     move_entry,
     remove_entry,
     set_field,
@@ -71,8 +72,11 @@ def test_refused_edits_say_why(quick, edit, message):
 def test_the_last_class_cannot_be_removed():
     library = shape_library()
     data = blank_preset(library)
-    with pytest.raises(FdifError, match="classes"):
+    with pytest.raises(FdifError, match="^classes: 'sphere' is the last class of the preset; "
+                                        "add another before removing it$"):
         remove_entry(data, "classes", "sphere", library)
+    with pytest.raises(FdifError, match="^mappers: 'inverse_cube' is the last mapper of the "):
+        remove_entry(data, "mappers", "inverse_cube", library)
 
 
 def test_written_preset_reads_back_equal_and_compact(tmp_path, quick):
@@ -128,3 +132,20 @@ def test_validated_preset_names_the_source(quick):
     data = dict(data, classes=["missing_class"])
     with pytest.raises(FdifError, match="^studio: unknown shape class 'missing_class'"):
         validated_preset(data, library, "studio")
+
+
+def test_label_summary_counts_the_table_and_each_class_ids():
+    library = shape_library()
+    data = validated_preset({"name": "t", "classes": ["sphere", "torus"],
+                             "mappers": ["inverse_cube", "modular_5"], "mapper_mode": "class",
+                             "displacements": ["ridge"], "displacement_mode": "class",
+                             "combined_unions": 1}, library)
+    ids, count, tasks = label_summary(data, library)
+    # spec §11.3: 2 classes × 2 mappers, then 2 × 1 displacement × 2 mappers, then 1 union × 2
+    assert ids == {"sphere": [1, 2, 5, 6], "torus": [3, 4, 7, 8]}
+    assert (count, tasks) == (10, {})
+    multi = set_field(data, "label_mode", "multi_task", library)
+    assert label_summary(multi, library)[2] == {"shape": 3, "displacement": 2, "mapper": 2}
+    alias = library.get("five_star_cone_prism").aliases[0]
+    plain = validated_preset({"name": "t", "classes": ["sphere", alias]}, library)
+    assert label_summary(plain, library) == ({"sphere": [1], alias: [2]}, 2, {})
