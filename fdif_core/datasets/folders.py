@@ -126,19 +126,14 @@ def _conflict(folder: Path, layout: Layout, legacy: Layout | None) -> str | None
     """Why ``folder`` (holding one of this run's ids) is not this job's, or ``None``."""
     if not any(folder.iterdir()):
         return None
-    claimed = legacy is not None and legacy.home == layout.home
+    claimed = legacy is not None and legacy.home == layout.home  # an older export of this job
     fdif = (folder / STATE_DIR).is_dir()
     part_of = _part_of(folder)
-    if folder.name == layout.home:
-        if part_of is not None:
-            return f"is the validation set of the fdif dataset {part_of}"
-        return None if fdif or claimed else "was not made by fdif"
-    if layout.num_val and folder.name == layout.val_dataset:
-        if part_of == layout.home or (claimed and not fdif):
-            return None
-        if part_of is not None:
-            return f"is the validation set of the fdif dataset {part_of}"
-        return "is another fdif dataset" if fdif else "was not made by fdif"
+    if folder.name == layout.home and part_of is None and (fdif or claimed):
+        return None
+    if layout.num_val and folder.name == layout.val_dataset and \
+            (part_of == layout.home or (claimed and not fdif)):
+        return None
     if part_of is not None:
         return f"is the validation set of the fdif dataset {part_of}"
     return "is another fdif dataset" if fdif else "was not made by fdif"
@@ -163,6 +158,17 @@ def _refuse_unmanaged(home: Path) -> None:
         raise FdifError(f"{home} is not empty and has no {MANIFEST} (it is not an fdif "
                         f"dataset: {', '.join(sorted(others)[:3])}…); use an empty folder or "
                         "--overwrite")
+
+
+def _refuse_orphan_validation(root: Path, layout: Layout, legacy: Layout | None) -> None:
+    """Refuse validation samples whose home has no manifest to vouch for them."""
+    val = root / layout.val_dataset
+    if not layout.num_val or not val.is_dir() or (root / layout.home / MANIFEST).is_file() or \
+            (legacy is not None and legacy.home == layout.home):
+        return
+    if any(p.name != STATE_DIR for p in val.iterdir()):
+        raise FdifError(f"{val} holds samples but {root / layout.home} has no {MANIFEST}, so "
+                        "they cannot be checked; use --overwrite to start over")
 
 
 def check_out(root: Path, layout: Layout, overwrite: bool) -> tuple[list[str], Layout | None]:
@@ -209,6 +215,8 @@ def check_nnunet_ids(root: Path, layout: Layout, overwrite: bool) -> tuple[list[
             reason = _conflict(folder, layout, legacy)
             if reason:
                 found.append((folder, dataset_id, reason))
+    if not overwrite:
+        _refuse_orphan_validation(root, layout, legacy)
     if found and not overwrite:
         folder, dataset_id, reason = found[0]
         raise FdifError(f"{folder} already uses nnU-Net dataset id {dataset_id} and {reason}; "

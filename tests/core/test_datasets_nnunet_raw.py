@@ -192,6 +192,26 @@ def test_overwrite_removes_the_validation_set_of_the_dataset_it_replaces(tmp_pat
     assert sorted(p.name for p in raw.iterdir()) == ["Dataset501_Tiny"]
 
 
+def test_validation_samples_whose_training_folder_is_gone_are_refused(tmp_path, presets,
+                                                                      capsys):
+    one, _ = presets
+    raw = tmp_path / "nnUNet_raw"
+    assert _export(one, raw, 501, "Tiny") == 0
+    shutil.rmtree(raw / "Dataset501_Tiny")
+    before = folder_bytes(raw)
+    capsys.readouterr()
+    assert _export(one, raw, 501, "Tiny") == 2
+    assert capsys.readouterr().err.strip() == (
+        f"fdif: error: {raw / 'Dataset502_Tiny_Val'} holds samples but "
+        f"{raw / 'Dataset501_Tiny'} has no manifest.json, so they cannot be checked; use "
+        "--overwrite to start over")
+    assert folder_bytes(raw) == before and not (raw / "Dataset501_Tiny").exists()
+    assert _export(one, raw, 501, "Tiny", "--overwrite") == 0
+    fresh = tmp_path / "fresh"
+    assert _export(one, fresh, 501, "Tiny") == 0
+    assert folder_bytes(raw) == folder_bytes(fresh)
+
+
 def test_resume_after_kill_in_a_shared_nnunet_raw_is_byte_identical(tmp_path):
     preset = tiny_preset(tmp_path, n=32, num=24, val=4)
     args = ["--preset", str(preset), "--format", "nnunet", "--dataset-id", "501",
