@@ -148,10 +148,17 @@ class Distributed:
             raise FdifError(f"RANK={rank} and WORLD_SIZE={world} are inconsistent")
         return cls(rank, world, env("LOCAL_RANK", rank), env("LOCAL_WORLD_SIZE", world))
 
-    def barrier(self) -> None:
-        """Wait for every rank (no-op without ``torchrun``)."""
-        if self.world > 1:
-            torch.distributed.barrier()
+    def barrier(self, phase: Phase, done: int) -> Iterator[Event]:
+        """Wait for every rank (no-op without ``torchrun``), with a ``phase`` heartbeat at
+        ``done`` while waiting."""
+        if self.world == 1:
+            return
+        work = torch.distributed.barrier(async_op=True)
+        while not work.is_completed():
+            time.sleep(POLL_S)
+            if phase.due():
+                yield phase.event(done, waiting_for="other ranks")
+        work.wait()
 
 
 def _init_distributed(dist: Distributed) -> bool:
@@ -440,7 +447,7 @@ def generate(cfg: GenerateConfig) -> Iterator[Event]:
             warnings = open_folder(storage, lock, job, cfg.overwrite)
             complete = yield from _scan(storage, job.layout)
             storage.write(manifest_path, manifest_bytes(job.identity, complete, False))
-        dist.barrier()
+        yield from dist.barrier(Phase("prepare", job.layout.total, "samples"), 0)
         if not leader:
             warnings = _join_folder(storage, lock, job, dist.rank)
             complete = yield from _scan(storage, job.layout)
@@ -452,7 +459,7 @@ def generate(cfg: GenerateConfig) -> Iterator[Event]:
         start = time.monotonic()
         yield from _run_samples(job, storage, pending, cfg, complete, len(mine), leader)
         elapsed = time.monotonic() - start
-        dist.barrier()
+        yield from dist.barrier(Phase("write", len(mine), "samples"), len(mine))
         finished = False
         if leader:
             complete = {i for i in range(job.layout.total) if _complete(storage, job.layout, i)}
@@ -467,7 +474,7 @@ def generate(cfg: GenerateConfig) -> Iterator[Event]:
                                         "dataset card"})
         yield _done_event(job, storage.root, len(pending), len(mine), elapsed, finished)
     except BaseException:
-        if leader and complete and lock.held:
+        if leader and complete:
             # best effort: record the progress of an interrupted or failed run
             with contextlib.suppress(OSError, FdifError):
                 storage.write(manifest_path, manifest_bytes(job.identity, complete, False))
