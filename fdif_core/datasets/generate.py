@@ -48,6 +48,7 @@ from fdif_core.datasets.manifest import (
 from fdif_core.datasets.next_steps import nnunet_next_steps
 from fdif_core.datasets.nifti import DEFAULT_LEVEL, label_dtype
 from fdif_core.datasets.producer import (
+    Computed,
     FormatOptions,
     SampleMaker,
     init_worker,
@@ -374,9 +375,10 @@ def _complete(storage: Storage, layout: Layout, index: int) -> bool:
     return all(storage.exists(p) for p in layout.sample_files(index))
 
 
-def _scan(storage: Storage, layout: Layout) -> Generator[Event, None, set[int]]:
-    """Find the complete samples (``prepare`` progress events); returns their indices."""
-    phase = Phase("prepare", layout.total, "samples")
+def _scan(storage: Storage, layout: Layout, name: str = "prepare") \
+        -> Generator[Event, None, set[int]]:
+    """Find the complete samples (progress events of phase ``name``); returns their indices."""
+    phase = Phase(name, layout.total, "samples")
     yield phase.event(0)
     complete = set()
     for i in range(layout.total):
@@ -462,7 +464,8 @@ def generate(cfg: GenerateConfig) -> Iterator[Event]:
         yield from dist.barrier(Phase("write", len(mine), "samples"), len(mine))
         finished = False
         if leader:
-            complete = {i for i in range(job.layout.total) if _complete(storage, job.layout, i)}
+            if shard_count > 1:  # which samples the other shards have written
+                complete = yield from _scan(storage, job.layout, "write")
             finished = len(complete) == job.layout.total
             if finished:
                 yield from _finalize(storage, job)
@@ -627,8 +630,14 @@ def _produce_here(job: _Job, writer: WriterPool, tasks: list[list[int]]) -> Iter
     """Render ``tasks`` in this process, one at a time in a compute thread, so that waiting
     for a long sample (a big grid, a GPU batch) still reports :data:`IDLE`."""
     maker = SampleMaker(job.loaded, job.layout, job.options, job.seed, job.device)
+
+    def compute(task: list[int]) -> list[Computed]:
+        if maker.device.type == "cuda" and maker.device.index is not None:
+            torch.cuda.set_device(maker.device)  # the current device is per thread
+        return maker.compute_many(task)
+
     for task in tasks:
-        future = _in_thread(maker.compute_many, task)
+        future = _in_thread(compute, task)
         while True:
             try:
                 computed = future.result(timeout=POLL_S)
