@@ -48,11 +48,13 @@ def render_events(events: Iterable[Event], as_json: bool = False,
     """Consume a job's events, printing them; returns the last event.
 
     With ``as_json`` every event is one JSON line on ``stream`` (stdout). Otherwise a tqdm
-    progress bar (rate and ETA) follows ``progress`` events and warnings go to stderr.
+    progress bar (rate and ETA) follows ``progress`` events, a new one for each phase, and
+    warnings go to stderr.
     """
     stream = stream or sys.stdout
     last = None
     bar = None
+    bar_key: tuple = ()
     try:
         for event in events:
             last = event
@@ -61,14 +63,20 @@ def render_events(events: Iterable[Event], as_json: bool = False,
                 stream.flush()
                 continue
             if event.type == "progress":
+                key = tuple(event.data.get(k) for k in ("phase", "total", "unit"))
+                if bar is not None and key != bar_key:
+                    bar.close()  # a new phase counts something else
+                    bar = None
                 if bar is None:
                     from tqdm import tqdm
 
+                    bar_key = key
                     bar = tqdm(total=event.data.get("total"), unit=event.data.get("unit", "it"),
+                               initial=event.data.get("done", 0), desc=event.data.get("phase"),
                                dynamic_ncols=True, file=sys.stderr)
                 bar.n = event.data.get("done", bar.n)
                 postfix = {k: v for k, v in event.data.items()
-                           if k not in ("done", "total", "unit", "rate")}
+                           if k not in ("phase", "done", "total", "unit", "rate")}
                 if postfix:
                     bar.set_postfix(postfix, refresh=False)
                 bar.refresh()

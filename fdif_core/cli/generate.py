@@ -24,9 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "generate", help="generate a dataset (resumable, shardable)",
         description="Generate a synthetic dataset from a preset. Re-running the same command "
-                    "resumes an interrupted run; under torchrun every rank makes its share.")
+                    "resumes an interrupted run; a second run into a dataset that is being "
+                    "generated is refused; under torchrun every rank makes its share. "
+                    "nnU-Net exports go to DatasetNNN_Name folders inside nnUNet_raw, beside "
+                    "any other datasets there.")
     p.add_argument("--preset", required=True, help="preset name, .toml file or bundle")
-    p.add_argument("--out", type=Path, required=True, help="dataset folder")
+    p.add_argument("--out", type=Path, default=None,
+                   help="dataset folder; for --format nnunet the nnUNet_raw folder, which may "
+                        "hold other datasets (default: $nnUNet_raw)")
     p.add_argument("--num-samples", type=int, default=None,
                    help="training samples (default: the preset's)")
     p.add_argument("--num-val-samples", type=int, default=None,
@@ -55,7 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shard", type=_shard, default=None, metavar="K/N",
                    help="make only indices i with i %% N == K (cluster array jobs)")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace a different dataset already in --out")
+                   help="replace a different dataset already in --out (nnU-Net: only the "
+                        "folders with this run's dataset ids)")
     p.add_argument("--json", action="store_true", help="print one JSON event per line")
     p.set_defaults(handler=_generate)
 

@@ -5,7 +5,10 @@ modules are its parts: :mod:`~fdif_core.datasets.layout` (paths and index files 
 :mod:`~fdif_core.datasets.nifti` (deterministic ``.nii.gz``), :mod:`~fdif_core.datasets.storage`
 (atomic writes), :mod:`~fdif_core.datasets.writer` (background writer threads),
 :mod:`~fdif_core.datasets.producer` (one sample's files), :mod:`~fdif_core.datasets.manifest`
-(resume) and :mod:`~fdif_core.datasets.card` (the dataset card).
+(resume), :mod:`~fdif_core.datasets.folders` (which folders a job owns: one ``nnUNet_raw`` holds
+many datasets), :mod:`~fdif_core.datasets.lock` (one run per dataset folder),
+:mod:`~fdif_core.datasets.progress` (progress phases), :mod:`~fdif_core.datasets.card` (the
+dataset card) and :mod:`~fdif_core.datasets.next_steps` (the nnU-Net commands to run next).
 """
 
 from fdif_core.datasets.generate import GenerateConfig, generate

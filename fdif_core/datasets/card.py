@@ -11,6 +11,7 @@ import colorsys
 import json
 import struct
 import zlib
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -203,18 +204,41 @@ def read_volume(path: Path) -> np.ndarray:
     return np.asarray(nib.load(str(path)).dataobj)
 
 
-def card_files(root: Path, layout: Layout, info: LabelInfo, meta: dict[str, Any],
-               num_classes: int) -> dict[str, bytes]:
-    """``dataset_card.json``, ``dataset_card.md`` and ``dataset_card.png`` for a complete set."""
-    stats = [json.loads((root / layout.stats_file(i)).read_text()) for i in range(layout.total)]
+def card_steps(layout: Layout) -> int:
+    """The number of steps :func:`build_card` counts: one per statistics file and one per
+    previewed sample."""
+    return layout.total + min(PREVIEW_SAMPLES, layout.total)
+
+
+def build_card(root: Path, layout: Layout, info: LabelInfo, meta: dict[str, Any],
+               num_classes: int) -> Generator[int, None, dict[str, bytes]]:
+    """Compute the card of a complete dataset, step by step.
+
+    Yields
+    ------
+    int
+        Steps done so far (of :func:`card_steps`), after each file read.
+
+    Returns
+    -------
+    dict
+        ``dataset_card.json``, ``dataset_card.md`` and ``dataset_card.png`` (paths inside the
+        dataset's home) → bytes.
+    """
+    stats = []
+    for i in range(layout.total):
+        stats.append(json.loads((root / layout.stats_file(i)).read_text()))
+        yield i + 1
     card = card_json(meta, info, aggregate(stats, info))
-    shown = range(min(PREVIEW_SAMPLES, layout.total))
-    images = [read_volume(root / layout.image_file(i)) for i in shown]
-    labels = [None if layout.label_file(i) is None else read_volume(root / layout.label_file(i))
-              for i in shown]
-    return {CARD_JSON: json_bytes(card),
-            CARD_MARKDOWN: card_markdown(card, info).encode(),
-            CARD_PNG: preview(images, labels, num_classes)}
+    images, labels = [], []
+    for i in range(min(PREVIEW_SAMPLES, layout.total)):
+        images.append(read_volume(root / layout.image_file(i)))
+        label = layout.label_file(i)
+        labels.append(None if label is None else read_volume(root / label))
+        yield layout.total + i + 1
+    return {layout.in_home(CARD_JSON): json_bytes(card),
+            layout.in_home(CARD_MARKDOWN): card_markdown(card, info).encode(),
+            layout.in_home(CARD_PNG): preview(images, labels, num_classes)}
 
 
 # -- reading a card back -----------------------------------------------------------------------
@@ -280,7 +304,8 @@ def read_card(folder: Path) -> DatasetCard:
         raise FdifError(f"{folder}: not a folder")
     where = find_card(folder)
     if where is None:
-        manifest = read_manifest(folder)
+        homes = [folder, *sorted(p for p in folder.iterdir() if p.is_dir())]
+        manifest = next((m for m in map(read_manifest, homes) if m is not None), None)
         if manifest is not None:
             done = len(from_ranges(manifest.get("complete", [])))
             total = int(manifest.get("num_samples", 0)) + int(manifest.get("num_val_samples", 0))

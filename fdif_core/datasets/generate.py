@@ -1,7 +1,8 @@
 """``fdif generate`` as a job: a generator of :class:`~fdif_core.events.Event`.
 
-The job checks the output folder against its manifest, finds the samples that are not yet
-complete, computes them (in this process, or in ``workers`` spawned processes each with one
+The job checks the output folder (:mod:`~fdif_core.datasets.folders`), locks its dataset folder
+(:mod:`~fdif_core.datasets.lock`: a second run into it is refused), finds the samples that are
+not yet complete, computes them (in this process, or in ``workers`` spawned processes each with one
 torch thread) and writes their files from background threads. When every sample of the
 dataset exists it writes the index files, the dataset card and the finished manifest.
 
@@ -19,9 +20,11 @@ import contextlib
 import math
 import os
 import shutil
+import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -32,24 +35,36 @@ import torch
 
 from fdif_core import __version__
 from fdif_core.compose import multi_task_vocabularies
-from fdif_core.datasets.card import card_files
+from fdif_core.datasets.card import build_card, card_steps
+from fdif_core.datasets.folders import check_out, prepare_home
 from fdif_core.datasets.layout import FORMATS, LabelInfo, Layout
+from fdif_core.datasets.lock import FolderLock
 from fdif_core.datasets.manifest import (
-    MANIFEST,
     from_ranges,
     identity_mismatch,
     manifest_bytes,
     read_manifest,
 )
+from fdif_core.datasets.next_steps import nnunet_next_steps
 from fdif_core.datasets.nifti import DEFAULT_LEVEL, label_dtype
 from fdif_core.datasets.producer import (
+    Computed,
     FormatOptions,
     SampleMaker,
     init_worker,
     make_in_worker,
     val_per_class,
 )
-from fdif_core.datasets.storage import STATE_DIR, Storage
+from fdif_core.datasets.progress import (
+    COMPUTED,
+    IDLE,
+    POLL_S,
+    WRITING,
+    WRITTEN,
+    Phase,
+    Produced,
+)
+from fdif_core.datasets.storage import Storage
 from fdif_core.datasets.writer import WriterPool
 from fdif_core.displacements import NONE, get_displacement
 from fdif_core.errors import FdifError
@@ -60,18 +75,20 @@ BLOSC2_LEVEL = 8
 MAX_SAMPLES = 10_000_000
 MANIFEST_EVERY_S = 5.0
 GPU_BATCH_VOXELS = 64 * 96**3  # voxels of the samples rendered together on a GPU
+NNUNET_RAW = "nnUNet_raw"
 
 
 @dataclass
 class GenerateConfig:
     """Options of one generation job (the ``fdif generate`` arguments).
 
-    ``None`` means "the preset's default" for counts, seed and format, and "per format" for the
-    compression level (gzip 1 for NIfTI, ZSTD 8 for Blosc2).
+    ``None`` means "the preset's default" for counts, seed and format, "per format" for the
+    compression level (gzip 1 for NIfTI, ZSTD 8 for Blosc2), and ``$nnUNet_raw`` for the output
+    folder of an nnU-Net export.
     """
 
     preset: str
-    out: Path
+    out: Path | None = None
     num_samples: int | None = None
     num_val_samples: int | None = None
     seed: int | None = None
@@ -93,6 +110,8 @@ class GenerateConfig:
 
 @dataclass
 class _Job:
+    out: Path
+    out_source: str  # "--out" or "$nnUNet_raw"
     loaded: LoadedPreset
     layout: Layout
     options: FormatOptions
@@ -130,10 +149,17 @@ class Distributed:
             raise FdifError(f"RANK={rank} and WORLD_SIZE={world} are inconsistent")
         return cls(rank, world, env("LOCAL_RANK", rank), env("LOCAL_WORLD_SIZE", world))
 
-    def barrier(self) -> None:
-        """Wait for every rank (no-op without ``torchrun``)."""
-        if self.world > 1:
-            torch.distributed.barrier()
+    def barrier(self, phase: Phase, done: int) -> Iterator[Event]:
+        """Wait for every rank (no-op without ``torchrun``), with a ``phase`` heartbeat at
+        ``done`` while waiting."""
+        if self.world == 1:
+            return
+        work = torch.distributed.barrier(async_op=True)
+        while not work.is_completed():
+            time.sleep(POLL_S)
+            if phase.due():
+                yield phase.event(done, waiting_for="other ranks")
+        work.wait()
 
 
 def _init_distributed(dist: Distributed) -> bool:
@@ -277,71 +303,102 @@ def resolve(cfg: GenerateConfig, dist: Distributed) -> _Job:
                 "format": fmt, "num_samples": num_train, "num_val_samples": num_val,
                 "grid": list(preset.grid), "label_mode": preset.label_mode, "options": opts,
                 "fdif_version": __version__}
-    return _Job(loaded, layout, options, seed, device, workers, identity, info,
+    out, out_source = _output_folder(cfg.out, fmt)
+    return _Job(out, out_source, loaded, layout, options, seed, device, workers, identity, info,
                 max(len(info.names), max_id))
 
 
+def _output_folder(out: Path | None, fmt: str) -> tuple[Path, str]:
+    """``--out``, or ``$nnUNet_raw`` for an nnU-Net export without one."""
+    if out is not None:
+        return Path(out), "--out"
+    raw = os.environ.get(NNUNET_RAW, "")
+    if fmt == "nnunet" and raw:
+        return Path(raw), f"${NNUNET_RAW}"
+    if fmt == "nnunet":
+        raise FdifError(f"--out is required: give the nnUNet_raw folder, or set ${NNUNET_RAW}")
+    raise FdifError(f"--out is required for --format {fmt}")
+
+
 # -- the folder ---------------------------------------------------------------------------------
-def _old_layout(manifest: dict[str, Any]) -> Layout | None:
+def _lock_home(storage: Storage, lock: FolderLock, layout: Layout) -> list[str]:
+    """Take the dataset folder's lock, refusing when another run holds it.
+
+    Returns
+    -------
+    list of str
+        A warning when the file system cannot lock (the run goes on without).
+    """
     try:
-        opts = manifest.get("options", {})
-        return Layout(manifest["format"], int(manifest["num_samples"]),
-                      int(manifest["num_val_samples"]), int(opts.get("dataset_id", 998)),
-                      str(opts.get("dataset_name", "SDFSynthetic")),
-                      int(opts.get("n_splits", 5)))
-    except (KeyError, TypeError, ValueError, FdifError):
-        return None
+        if lock.acquire():
+            return []
+    except OSError as err:
+        return [f"cannot lock {lock.path} ({err.strerror or err}); two runs into this dataset "
+                "would both compute every sample"]
+    home = storage.root / layout.home
+    writers = storage.writers()
+    who = (f"process {writers[0]}" if len(writers) == 1 else
+           f"processes {', '.join(writers)}" if writers else "another process")
+    part = f"shard {lock.shard}/{lock.shards} of " if lock.shards > 1 else ""
+    raise FdifError(f"{part}{home} is being generated by {who}; wait for it to finish (or stop "
+                    "it), then re-run this command to resume")
 
 
-def _remove_owned(root: Path, layouts: list[Layout]) -> None:
-    for layout in layouts:
-        for name in layout.owned():
-            path = root / name
-            if name == STATE_DIR:
-                shutil.rmtree(path / "stats", ignore_errors=True)
-            elif path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-
-
-def prepare_folder(root: Path, job: _Job, overwrite: bool) -> list[str]:
-    """Check the folder against its manifest (refusing another dataset unless ``overwrite``).
+def open_folder(storage: Storage, lock: FolderLock, job: _Job, overwrite: bool) -> list[str]:
+    """Check the output folder, create the job's home, lock it and check it against the
+    manifest (see :mod:`fdif_core.datasets.folders`).
 
     Returns
     -------
     list of str
         Warnings to report.
     """
-    warnings = []
-    manifest = read_manifest(root) if not overwrite else None
-    if overwrite:
-        try:
-            old = read_manifest(root)
-        except FdifError:
-            old = None
-        old_layout = _old_layout(old) if old else None
-        _remove_owned(root, [job.layout] + ([old_layout] if old_layout else []))
-    elif manifest is not None:
-        mismatch = identity_mismatch(manifest, job.identity)
-        if mismatch:
-            raise FdifError(f"{root} already holds another dataset: {mismatch}; use --overwrite "
-                            "to replace it or choose another --out")
-        if manifest.get("fdif_version") != job.identity["fdif_version"]:
-            warnings.append(f"resuming a dataset started by fdif {manifest.get('fdif_version')} "
-                            f"with fdif {job.identity['fdif_version']}")
-    else:
-        others = [p.name for p in root.iterdir() if p.name != STATE_DIR]
-        if others:
-            raise FdifError(f"{root} is not empty and has no {MANIFEST} (it is not an fdif "
-                            f"dataset: {', '.join(sorted(others)[:3])}…); use an empty folder "
-                            "or --overwrite")
+    warnings, legacy = check_out(storage.root, job.layout, overwrite)
+    storage.prepare()
+    warnings += _lock_home(storage, lock, job.layout)
+    return warnings + prepare_home(storage.root, job.layout, job.identity, overwrite, legacy)
+
+
+def _join_folder(storage: Storage, lock: FolderLock, job: _Job, rank: int) -> list[str]:
+    """A ``torchrun`` rank > 0: lock its shard and check the manifest rank 0 wrote."""
+    storage.prepare()
+    warnings = _lock_home(storage, lock, job.layout)
+    manifest = read_manifest(storage.root / job.layout.home)
+    mismatch = identity_mismatch(manifest or {}, job.identity)
+    if mismatch:
+        raise FdifError(f"rank {rank}: the folder's manifest differs: {mismatch}")
     return warnings
 
 
 # -- the job ------------------------------------------------------------------------------------
 def _complete(storage: Storage, layout: Layout, index: int) -> bool:
     return all(storage.exists(p) for p in layout.sample_files(index))
+
+
+def _scan(storage: Storage, layout: Layout, name: str = "prepare") \
+        -> Generator[Event, None, set[int]]:
+    """Find the complete samples (progress events of phase ``name``); returns their indices."""
+    phase = Phase(name, layout.total, "samples")
+    yield phase.event(0)
+    complete = set()
+    for i in range(layout.total):
+        if _complete(storage, layout, i):
+            complete.add(i)
+        if phase.due():
+            yield phase.event(i + 1)
+    yield phase.event(layout.total, complete=len(complete))
+    return complete
+
+
+def _shards(cfg: GenerateConfig, dist: Distributed) -> tuple[int, int]:
+    """This process's shard index and count (``--shard`` combined with ``torchrun`` ranks)."""
+    k, n = cfg.shard or (0, 1)
+    if not 0 <= k < n:
+        raise FdifError(f"--shard {k}/{n}: need 0 <= K < N")
+    if cfg.overwrite and n > 1:
+        raise FdifError("--overwrite cannot be combined with --shard (clear the folder once "
+                        "before launching the shards)")
+    return k * dist.world + dist.rank, n * dist.world
 
 
 def generate(cfg: GenerateConfig) -> Iterator[Event]:
@@ -355,110 +412,140 @@ def generate(cfg: GenerateConfig) -> Iterator[Event]:
     Yields
     ------
     Event
-        ``start``, then ``file`` and ``progress`` events while samples are written,
-        ``warning`` events, and ``done`` at the end.
+        ``start``; ``progress`` events of the phases ``prepare`` (finding the complete
+        samples), ``generate`` (samples computed), ``write`` (samples written, after the last
+        is computed) and ``card`` (the dataset card), at least one every
+        :data:`~fdif_core.datasets.progress.HEARTBEAT_S` seconds while waiting; ``file``
+        events for the files written, ``warning`` events, and ``done`` at the end.
 
     Raises
     ------
     FdifError
-        Bad options, a folder that holds another dataset, or a failed write (the message is
-        one line; completed samples stay and a re-run resumes).
+        Bad options, a folder that holds another dataset or is being generated by another run,
+        or a failed write (the message is one line; completed samples stay and a re-run
+        resumes).
     """
     dist = Distributed.from_env()
     job = resolve(cfg, dist)
-    k, n = cfg.shard or (0, 1)
-    if not 0 <= k < n:
-        raise FdifError(f"--shard {k}/{n}: need 0 <= K < N")
-    if cfg.overwrite and n > 1:
-        raise FdifError("--overwrite cannot be combined with --shard (clear the folder once "
-                        "before launching the shards)")
-    shard_index, shard_count = k * dist.world + dist.rank, n * dist.world
+    shard_index, shard_count = _shards(cfg, dist)
     leader = dist.rank == 0
-    storage = Storage(cfg.out)
+    storage = Storage(job.out, job.layout.state_dir)
+    lock = FolderLock(storage.state_dir, shard_index, shard_count)
     own_group = _init_distributed(dist)
     saved_threads = torch.get_num_threads()
+    manifest_path = job.layout.manifest_file
+    mine = range(shard_index, job.layout.total, shard_count)
     complete: set[int] = set()
     try:
-        storage.prepare()
-        warnings: list[str] = []
-        if leader:
-            warnings = prepare_folder(storage.root, job, cfg.overwrite)
-            initial = {i for i in range(job.layout.total) if _complete(storage, job.layout, i)}
-            storage.write(MANIFEST, manifest_bytes(job.identity, initial, False))
-        dist.barrier()
-        if not leader:
-            manifest = read_manifest(storage.root)
-            mismatch = identity_mismatch(manifest or {}, job.identity)
-            if mismatch:
-                raise FdifError(f"rank {dist.rank}: the folder's manifest differs: {mismatch}")
-        total = job.layout.total
-        mine = [i for i in range(shard_index, total, shard_count)]
-        complete = {i for i in range(total) if _complete(storage, job.layout, i)}
-        pending = [i for i in mine if i not in complete]
-        yield Event("start", {"out": str(storage.root), "format": job.layout.format,
-                              "preset": job.identity["preset"], "seed": job.seed,
-                              "num_samples": job.layout.num_train,
+        yield Event("start", {"out": str(storage.root), "out_from": job.out_source,
+                              "home": str(storage.root / job.layout.home),
+                              "format": job.layout.format, "preset": job.identity["preset"],
+                              "seed": job.seed, "num_samples": job.layout.num_train,
                               "num_val_samples": job.layout.num_val, "total": len(mine),
-                              "already_complete": len(mine) - len(pending),
                               "shard": [shard_index, shard_count], "workers": job.workers,
                               "device": job.device, "unit": "samples"})
+        warnings: list[str] = []
+        if leader:
+            warnings = open_folder(storage, lock, job, cfg.overwrite)
+            complete = yield from _scan(storage, job.layout)
+            storage.write(manifest_path, manifest_bytes(job.identity, complete, False))
+        yield from dist.barrier(Phase("prepare", job.layout.total, "samples"), 0)
+        if not leader:
+            warnings = _join_folder(storage, lock, job, dist.rank)
+            complete = yield from _scan(storage, job.layout)
+        pending = [i for i in mine if i not in complete]
         for message in warnings + _disk_warnings(storage.root, job, len(pending)):
             yield Event("warning", {"message": message})
         if job.device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
             torch.set_num_threads(1)
-        done = len(mine) - len(pending)
         start = time.monotonic()
-        last_manifest = start
-        made = 0
-        yield Event("progress", {"done": done, "total": len(mine), "unit": "samples"})
-        for index, paths in _produce(job, storage, pending, cfg):
-            complete.add(index)
-            done += 1
-            made += 1
-            for path in paths[:-1]:
-                yield Event("file", {"path": path, "index": index})
-            elapsed = time.monotonic() - start
-            rate = made / elapsed if elapsed > 0 else 0.0
-            left = len(mine) - done
-            yield Event("progress", {"done": done, "total": len(mine), "unit": "samples",
-                                     "rate": round(rate, 4),
-                                     "eta_s": round(left / rate, 1) if rate else None})
-            if leader and time.monotonic() - last_manifest > MANIFEST_EVERY_S:
-                storage.write(MANIFEST, manifest_bytes(job.identity, complete, False))
-                last_manifest = time.monotonic()
+        yield from _run_samples(job, storage, pending, cfg, complete, len(mine), leader)
         elapsed = time.monotonic() - start
-        dist.barrier()
+        yield from dist.barrier(Phase("write", len(mine), "samples"), len(mine))
         finished = False
         if leader:
-            complete = {i for i in range(total) if _complete(storage, job.layout, i)}
-            if len(complete) == total:
-                for path in _finalize(storage, job):
-                    yield Event("file", {"path": path})
-                finished = True
+            if shard_count > 1:  # which samples the other shards have written
+                complete = yield from _scan(storage, job.layout, "write")
+            finished = len(complete) == job.layout.total
+            if finished:
+                yield from _finalize(storage, job)
             else:
-                storage.write(MANIFEST, manifest_bytes(job.identity, complete, False))
-                yield Event("warning", {"message": f"{total - len(complete)} samples of other "
-                                        "shards are still missing; the last shard to finish "
-                                        "writes the index files and the dataset card"})
-        rate_h = made / elapsed * 3600 if elapsed > 0 and made else None
-        summary = (f"{'dataset complete' if finished else 'shard complete'}: {made} samples "
-                   f"generated" + (f" ({rate_h:,.0f}/hour)" if rate_h else "")
-                   + f", {len(mine)} in this shard, {total} in the dataset → {storage.root}")
-        yield Event("done", {"generated": made, "total": len(mine), "dataset_total": total,
-                             "finished": finished, "seconds": round(elapsed, 3),
-                             "samples_per_hour": round(rate_h, 1) if rate_h else None,
-                             "out": str(storage.root), "summary": summary})
+                storage.write(manifest_path, manifest_bytes(job.identity, complete, False))
+                yield Event("warning", {"message": f"{job.layout.total - len(complete)} "
+                                        "samples of other shards are still missing; the last "
+                                        "shard to finish writes the index files and the "
+                                        "dataset card"})
+        yield _done_event(job, storage.root, len(pending), len(mine), elapsed, finished)
     except BaseException:
         if leader and complete:
             # best effort: record the progress of an interrupted or failed run
             with contextlib.suppress(OSError, FdifError):
-                storage.write(MANIFEST, manifest_bytes(job.identity, complete, False))
+                storage.write(manifest_path, manifest_bytes(job.identity, complete, False))
         raise
     finally:
         torch.set_num_threads(saved_threads)
         storage.close()
+        lock.release()
         if own_group:
             torch.distributed.destroy_process_group()
+
+
+def _run_samples(job: _Job, storage: Storage, pending: list[int], cfg: GenerateConfig,
+                 complete: set[int], total: int, leader: bool) -> Iterator[Event]:
+    """Compute and write the pending samples: ``generate`` then ``write`` progress events and
+    ``file`` events; adds each written index to ``complete`` and refreshes the manifest."""
+    computed = written = total - len(pending)
+    generating = Phase("generate", total, "samples")
+    writing = Phase("write", total, "samples")
+    phase = generating
+    start = last_manifest = time.monotonic()
+
+    def generate_event() -> Event:
+        elapsed = time.monotonic() - start
+        rate = (computed - (total - len(pending))) / elapsed if elapsed > 0 else 0.0
+        return generating.event(computed, written=written, rate=round(rate, 4),
+                                eta_s=round((total - computed) / rate, 1) if rate else None)
+
+    yield generating.event(computed, written=written, already_complete=computed)
+    for item in _produce(job, storage, pending, cfg):
+        if item.kind == COMPUTED:
+            computed += 1
+            yield generate_event()
+        elif item.kind == WRITTEN:
+            complete.add(item.index)
+            written += 1
+            for path in item.paths[:-1]:
+                yield Event("file", {"path": path, "index": item.index})
+            if phase is writing:
+                yield writing.event(written)
+            if leader and time.monotonic() - last_manifest > MANIFEST_EVERY_S:
+                storage.write(job.layout.manifest_file,
+                              manifest_bytes(job.identity, complete, False))
+                last_manifest = time.monotonic()
+        elif item.kind == WRITING:
+            phase = writing
+            yield writing.event(written)
+        elif phase.due():
+            yield generate_event() if phase is generating else writing.event(written)
+
+
+def _done_event(job: _Job, root: Path, made: int, mine: int, elapsed: float,
+                finished: bool) -> Event:
+    total = job.layout.total
+    rate_h = made / elapsed * 3600 if elapsed > 0 and made else None
+    summary = (f"{'dataset complete' if finished else 'shard complete'}: {made} samples "
+               f"generated" + (f" ({rate_h:,.0f}/hour)" if rate_h else "")
+               + f", {mine} in this shard, {total} in the dataset → {root / job.layout.home}"
+               + (f" (--out from ${NNUNET_RAW})" if job.out_source != "--out" else ""))
+    steps = nnunet_next_steps(job.layout, root) if finished and job.layout.format == "nnunet" \
+        else []
+    if steps:
+        summary += "\nnext, with nnU-Net v2:\n" + "\n".join(f"  {line}" for line in steps)
+    return Event("done", {"generated": made, "total": mine, "dataset_total": total,
+                          "finished": finished, "seconds": round(elapsed, 3),
+                          "samples_per_hour": round(rate_h, 1) if rate_h else None,
+                          "out": str(root), "home": str(root / job.layout.home),
+                          "next_steps": steps, "summary": summary})
 
 
 def _disk_warnings(root: Path, job: _Job, pending: int) -> list[str]:
@@ -486,27 +573,84 @@ def _batch_size(job: _Job) -> int:
 
 
 def _produce(job: _Job, storage: Storage, pending: list[int],
-             cfg: GenerateConfig) -> Iterator[tuple[int, list[str]]]:
-    """Compute and write the pending samples; yields ``(index, paths)`` as they complete."""
+             cfg: GenerateConfig) -> Iterator[Produced]:
+    """Compute and write the pending samples, reporting as they are computed and written;
+    :data:`IDLE` about every :data:`~fdif_core.datasets.progress.POLL_S` seconds of waiting."""
     writer = WriterPool(storage, cfg.writer_threads, max_pending=2 * max(cfg.writer_threads, 1))
     size = _batch_size(job)
     tasks = [pending[start:start + size] for start in range(0, len(pending), size)]
     try:
         if job.workers <= 1:
-            maker = SampleMaker(job.loaded, job.layout, job.options, job.seed, job.device)
-            for task in tasks:
-                for computed in maker.compute_many(task):
-                    writer.submit(computed.index, lambda c=computed: maker.encode(c))
-                    yield from writer.completed()
+            yield from _produce_here(job, writer, tasks)
         else:
             yield from _produce_pool(job, writer, tasks, cfg)
-        yield from writer.drain()
+        yield Produced(WRITING)
+        while writer.busy:
+            yield from _written(writer, POLL_S)
     finally:
         writer.shutdown()
 
 
+def _written(writer: WriterPool, timeout: float = 0) -> Iterator[Produced]:
+    """The samples written so far, waiting up to ``timeout`` for one (else :data:`IDLE`)."""
+    got = False
+    for index, paths in writer.completed(timeout):
+        got = True
+        yield Produced(WRITTEN, index, paths)
+    if not got and timeout:
+        yield Produced(IDLE)
+
+
+def _submit(writer: WriterPool, index: int, files: Callable[[], list[tuple[str, bytes]]]) \
+        -> Iterator[Produced]:
+    """Queue a computed sample for writing, reporting writes while the writers are full."""
+    while writer.full:
+        yield from _written(writer, POLL_S)
+    writer.submit(index, files)
+    yield Produced(COMPUTED, index)
+    yield from _written(writer)
+
+
+def _in_thread(fn: Callable[..., Any], *args: Any) -> Future:
+    """Run ``fn(*args)`` in a daemon thread (an interrupted job does not wait for it)."""
+    future: Future = Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(fn(*args))
+            except BaseException as err:
+                future.set_exception(err)
+
+    threading.Thread(target=run, name="fdif-compute", daemon=True).start()
+    return future
+
+
+def _produce_here(job: _Job, writer: WriterPool, tasks: list[list[int]]) -> Iterator[Produced]:
+    """Render ``tasks`` in this process, one at a time in a compute thread, so that waiting
+    for a long sample (a big grid, a GPU batch) still reports :data:`IDLE`."""
+    maker = SampleMaker(job.loaded, job.layout, job.options, job.seed, job.device)
+
+    def compute(task: list[int]) -> list[Computed]:
+        if maker.device.type == "cuda" and maker.device.index is not None:
+            torch.cuda.set_device(maker.device)  # the current device is per thread
+        return maker.compute_many(task)
+
+    for task in tasks:
+        future = _in_thread(compute, task)
+        while True:
+            try:
+                computed = future.result(timeout=POLL_S)
+                break
+            except FutureTimeout:
+                yield from _written(writer)
+                yield Produced(IDLE)
+        for sample in computed:
+            yield from _submit(writer, sample.index, lambda c=sample: maker.encode(c))
+
+
 def _produce_pool(job: _Job, writer: WriterPool, tasks: list[list[int]],
-                  cfg: GenerateConfig) -> Iterator[tuple[int, list[str]]]:
+                  cfg: GenerateConfig) -> Iterator[Produced]:
     """Render ``tasks`` (lists of indices) in ``job.workers`` processes, two tasks in flight
     per process."""
     import multiprocessing
@@ -525,26 +669,28 @@ def _produce_pool(job: _Job, writer: WriterPool, tasks: list[list[int]],
             if len(in_flight) >= 2 * job.workers:
                 break
         while in_flight:
-            done, _ = wait(list(in_flight), timeout=0.2, return_when=FIRST_COMPLETED)
+            done, _ = wait(list(in_flight), timeout=POLL_S, return_when=FIRST_COMPLETED)
             for fut in done:
                 in_flight.remove(fut)
                 for index, files in fut.result():
-                    writer.submit(index, lambda f=files: f)
+                    yield from _submit(writer, index, lambda f=files: f)
                 nxt = next(queue, None)
                 if nxt is not None:
                     in_flight.add(pool.submit(make_in_worker, nxt))
-            yield from writer.completed()
+            yield from _written(writer)
+            if not done:
+                yield Produced(IDLE)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _finalize(storage: Storage, job: _Job) -> list[str]:
-    """Index files, dataset card, finished manifest; returns the written paths."""
+def _finalize(storage: Storage, job: _Job) -> Iterator[Event]:
+    """Index files, dataset card (``card`` progress events), finished manifest; a ``file``
+    event for each."""
     layout = job.layout
-    written = []
     for relpath, data in layout.index_files(job.info, job.identity["preset"]).items():
         storage.write(relpath, data)
-        written.append(relpath)
+        yield Event("file", {"path": relpath})
     preset = job.loaded.preset
     meta = {"preset": {"name": preset.name, "hash": preset.content_hash,
                        "description": preset.description},
@@ -552,16 +698,27 @@ def _finalize(storage: Storage, job: _Job) -> list[str]:
             "num_val_samples": layout.num_val, "grid": list(preset.grid),
             "label_mode": preset.label_mode, "options": job.identity["options"],
             "fdif_version": __version__}
-    for relpath, data in card_files(storage.root, layout, job.info, meta,
-                                    job.num_classes).items():
+    phase = Phase("card", card_steps(layout), "files")
+    yield phase.event(0)
+    steps = build_card(storage.root, layout, job.info, meta, job.num_classes)
+    while True:
+        try:
+            done = next(steps)
+        except StopIteration as stop:
+            files = stop.value
+            break
+        if phase.due():
+            yield phase.event(done)
+    yield phase.event(phase.total)
+    for relpath, data in files.items():
         storage.write(relpath, data)
-        written.append(relpath)
-    storage.write(MANIFEST, manifest_bytes(job.identity, range(layout.total), True))
-    written.append(MANIFEST)
-    return written
+        yield Event("file", {"path": relpath})
+    storage.write(layout.manifest_file, manifest_bytes(job.identity, range(layout.total), True))
+    yield Event("file", {"path": layout.manifest_file})
 
 
 def completed_indices(root: Path) -> set[int]:
-    """The complete indices recorded in a folder's manifest (empty without one)."""
+    """The complete indices recorded in a dataset folder's manifest (empty without one); for
+    nnU-Net, ``root`` is the training dataset folder."""
     manifest = read_manifest(Path(root))
     return from_ranges(manifest.get("complete", [])) if manifest else set()

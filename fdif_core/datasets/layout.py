@@ -9,11 +9,14 @@ All paths are relative to the dataset folder (``--out``), so a dataset can be mo
   ``dataset.json``; validation samples form the sibling dataset ``DatasetMMM_Name_Val``
   (``MMM = NNN + 1``) with their global case numbers and their own ``dataset.json``. The
   path is built explicitly, so it is never nested and never overwrites the training
-  ``dataset.json`` (spec §15.22).
+  ``dataset.json`` (spec §15.22). ``--out`` is an ``nnUNet_raw`` folder that may hold many
+  datasets, fdif's and others: the job's *home* is its training dataset folder, which holds
+  the manifest, the card and the ``.fdif`` state (see :mod:`fdif_core.datasets.folders`).
 * ``classification`` (§12.4): ``nnUNetResEncUNetLPlans_3d_fullres/case_IIIII.b2nd``,
   ``labelsTr.json``, ``splits_final.json`` and ``<name>.yaml``.
 
-Every format also keeps one small statistics file per sample under ``.fdif/stats/``; a sample
+Every format also keeps one small statistics file per sample under ``<home>/.fdif/stats/``
+(the home is the dataset folder: ``--out`` itself, or ``DatasetNNN_Name`` for nnU-Net); a sample
 is complete when all of its files exist (they only ever appear complete, see
 :mod:`fdif_core.datasets.storage`).
 """
@@ -28,6 +31,9 @@ from typing import Any
 from fdif_core.errors import FdifError
 
 FORMATS = ("decathlon", "nnunet", "classification")
+STATE_DIR = ".fdif"
+MANIFEST = "manifest.json"
+CARD_FILES = ("dataset_card.json", "dataset_card.md", "dataset_card.png")
 DECATHLON_BATCH = 100
 CLASSIFICATION_DIR = "nnUNetResEncUNetLPlans_3d_fullres"
 
@@ -119,14 +125,34 @@ class Layout:
         """nnU-Net folder of the validation set (a sibling, never nested)."""
         return f"Dataset{self.dataset_id + 1:03d}_{self.dataset_name}_Val"
 
+    @property
+    def home(self) -> str:
+        """The dataset folder that holds the manifest, the card and the ``.fdif`` state:
+        ``""`` (``--out`` itself), or the training dataset folder for nnU-Net."""
+        return self.train_dataset if self.format == "nnunet" else ""
+
+    def in_home(self, name: str) -> str:
+        """Relative path of ``name`` inside :attr:`home`."""
+        return f"{self.home}/{name}" if self.home else name
+
+    @property
+    def state_dir(self) -> str:
+        """Relative path of the job's state folder (statistics, temporary files, lock)."""
+        return self.in_home(STATE_DIR)
+
+    @property
+    def manifest_file(self) -> str:
+        """Relative path of the manifest."""
+        return self.in_home(MANIFEST)
+
     def owned(self) -> list[str]:
-        """Top-level entries this layout writes (what ``--overwrite`` may remove)."""
-        common = [".fdif", "manifest.json", "dataset_card.md", "dataset_card.json",
-                  "dataset_card.png"]
+        """Entries of :attr:`home` this layout writes (what ``--overwrite`` may remove); the
+        nnU-Net validation folder is handled by :mod:`fdif_core.datasets.folders`."""
+        common = [STATE_DIR, MANIFEST, *CARD_FILES]
         if self.format == "decathlon":
             return ["data", *common]
         if self.format == "nnunet":
-            return [self.train_dataset, *([self.val_dataset] if self.num_val else []), *common]
+            return ["imagesTr", "labelsTr", "dataset.json", *common]
         return [CLASSIFICATION_DIR, "labelsTr.json", "splits_final.json",
                 f"{self.dataset_name}.yaml", *common]
 
@@ -153,10 +179,9 @@ class Layout:
             return f"{folder}/labelsTr/case_{index:05d}.nii.gz"
         return None
 
-    @staticmethod
-    def stats_file(index: int) -> str:
+    def stats_file(self, index: int) -> str:
         """Relative path of sample ``index``'s statistics (used by the dataset card)."""
-        return f".fdif/stats/batch_{index // 1000:03d}/{index:05d}.json"
+        return f"{self.state_dir}/stats/batch_{index // 1000:03d}/{index:05d}.json"
 
     def sample_files(self, index: int) -> list[str]:
         """Every file of sample ``index``, the statistics file last."""

@@ -1,11 +1,12 @@
 """The dataset manifest: what a folder was generated from and which samples are complete.
 
-``manifest.json`` records the identity of the job (preset name and content hash, seed, format,
-counts and every option that changes file bytes) and the complete sample indices as
-``[first, last]`` ranges. Re-running a command into a folder whose manifest has another
-identity is refused unless ``--overwrite``. The files on disk are the ground truth of
-completeness (they only ever appear complete); the ``complete`` list is the record a run
-leaves, refreshed while it runs and final when ``finished`` is true.
+``manifest.json`` (in the dataset folder; for nnU-Net the training ``DatasetNNN_Name``) records
+the identity of the job (preset name and content hash, seed, format, counts and every option
+that changes file bytes) and the complete sample indices as ``[first, last]`` ranges.
+Re-running a command into a folder whose manifest has another identity is refused unless
+``--overwrite``. The files on disk are the ground truth of completeness (they only ever appear
+complete); the ``complete`` list is the record a run leaves, refreshed while it runs and final
+when ``finished`` is true.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from fdif_core.datasets.layout import json_bytes
+from fdif_core.datasets.layout import MANIFEST, json_bytes
 from fdif_core.errors import FdifError
 
-MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 
 
@@ -48,7 +48,7 @@ def manifest_bytes(identity: dict[str, Any], complete: Iterable[int], finished: 
 
 
 def read_manifest(root: Path) -> dict[str, Any] | None:
-    """The manifest of a dataset folder, or ``None`` if it has none.
+    """The manifest of a dataset folder (its home), or ``None`` if it has none.
 
     Raises
     ------

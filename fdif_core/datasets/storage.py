@@ -1,13 +1,16 @@
 """Atomic, crash-safe file writing into a dataset folder.
 
-Every file is first written under ``<root>/.fdif/tmp/<host>-<pid>/`` (same file system as the
-dataset), flushed to disk and then renamed to its final name, so a reader, a resumed run or
-another shard only ever sees complete files. Each process owns its temporary folder; a later
-run removes the folders of processes on this host that are no longer alive (killed runs).
+Every file is first written under ``<root>/<state>/tmp/<host>-<pid>/`` (``<state>`` is the
+job's ``.fdif`` folder, :attr:`~fdif_core.datasets.layout.Layout.state_dir`, on the same file
+system as the dataset), flushed to disk and then renamed to its final name, so a reader, a
+resumed run or another shard only ever sees complete files. Each process owns its temporary
+folder; a later run removes the folders of processes on this host that are no longer alive
+(killed runs).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import os
@@ -16,9 +19,8 @@ import socket
 import threading
 from pathlib import Path
 
+from fdif_core.datasets.layout import STATE_DIR
 from fdif_core.errors import FdifError
-
-STATE_DIR = ".fdif"
 
 
 class WriteError(FdifError):
@@ -44,6 +46,28 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+def host_name() -> str:
+    """This host's name as used in temporary folder names (no ``-``)."""
+    return socket.gethostname().replace("-", "_") or "host"
+
+
+def remove_stale_tmp(state_dir: Path, keep: Path | None = None) -> None:
+    """Delete the temporary folders under ``state_dir/tmp`` of dead processes of this host
+    (and ``tmp`` itself when it is left empty)."""
+    parent = Path(state_dir) / "tmp"
+    if not parent.is_dir():
+        return
+    host_here = host_name()
+    for entry in parent.iterdir():
+        host, _, pid = entry.name.rpartition("-")
+        if entry == keep or host != host_here or not pid.isdigit():
+            continue
+        if not _pid_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        parent.rmdir()
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -60,13 +84,16 @@ class Storage:
     Parameters
     ----------
     root : Path
-        The dataset folder; created if missing.
+        The output folder (``--out``); created if missing.
+    state_dir : str
+        The job's state folder relative to ``root`` (temporary files go to its ``tmp``).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, state_dir: str = STATE_DIR) -> None:
         self.root = Path(root)
-        self._host = socket.gethostname().replace("-", "_") or "host"
-        self.tmp_dir = self.root / STATE_DIR / "tmp" / f"{self._host}-{os.getpid()}"
+        self.state_dir = self.root / state_dir
+        self._host = host_name()
+        self.tmp_dir = self.state_dir / "tmp" / f"{self._host}-{os.getpid()}"
         self._counter = itertools.count()
         self._lock = threading.Lock()
 
@@ -90,15 +117,22 @@ class Storage:
 
     def remove_stale(self) -> None:
         """Delete the temporary folders of dead processes of this host."""
-        parent = self.root / STATE_DIR / "tmp"
-        if not parent.is_dir():
-            return
-        for entry in parent.iterdir():
+        remove_stale_tmp(self.state_dir, keep=self.tmp_dir)
+
+    def writers(self) -> list[str]:
+        """The other processes writing into this state folder now, as ``PID`` (this host) or
+        ``PID on HOST``, from their temporary folders."""
+        parent = self.state_dir / "tmp"
+        found = []
+        for entry in sorted(parent.iterdir()) if parent.is_dir() else []:
             host, _, pid = entry.name.rpartition("-")
-            if entry == self.tmp_dir or host != self._host or not pid.isdigit():
+            if entry == self.tmp_dir or not pid.isdigit():
                 continue
-            if not _pid_alive(int(pid)):
-                shutil.rmtree(entry, ignore_errors=True)
+            if host != self._host:
+                found.append(f"{pid} on {host}")
+            elif _pid_alive(int(pid)):
+                found.append(pid)
+        return found
 
     def close(self) -> None:
         """Remove this process's temporary folder (and the parents if they are empty)."""

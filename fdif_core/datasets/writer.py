@@ -51,27 +51,30 @@ class WriterPool:
     def submit(self, index: int, produce: Callable[[], FileList]) -> None:
         """Queue sample ``index``; ``produce()`` returns its files (it runs in a writer thread).
 
-        Blocks while ``max_pending`` samples are in flight.
+        Blocks while the pool is :attr:`full` (callers that must not block wait for
+        :meth:`completed` with a timeout first).
         """
-        while len(self._pending) >= self.max_pending:
-            self._collect(block=True)
+        while self.full:
+            self._collect(timeout=None)
         self._pending[self._pool.submit(self._write, index, produce)] = index
 
-    def _collect(self, block: bool) -> None:
+    def _collect(self, timeout: float | None) -> None:
         if not self._pending:
             return
-        done, _ = wait(list(self._pending), timeout=None if block else 0,
-                       return_when=FIRST_COMPLETED)
+        done, _ = wait(list(self._pending), timeout=timeout, return_when=FIRST_COMPLETED)
         for fut in done:
             self._pending.pop(fut)
             self._finished.append(fut)
 
-    def completed(self, block: bool = False) -> Iterator[tuple[int, list[str]]]:
-        """Samples whose files are all written, as ``(index, paths)``.
+    def completed(self, timeout: float | None = 0) -> Iterator[tuple[int, list[str]]]:
+        """Samples whose files are all written, as ``(index, paths)``, waiting up to
+        ``timeout`` seconds (``None``: until one is) for the first when none is yet.
 
         Raises the first write error (a :class:`~fdif_core.datasets.storage.WriteError`).
         """
-        self._collect(block)
+        if not self._finished:
+            self._collect(timeout)
+        self._collect(0)
         finished, self._finished = self._finished, []
         for n, fut in enumerate(finished):
             try:
@@ -80,15 +83,15 @@ class WriterPool:
                 self._finished = finished[n + 1:] + self._finished
                 raise
 
-    def drain(self) -> Iterator[tuple[int, list[str]]]:
-        """Wait for every queued sample, yielding each as it completes."""
-        while self._pending or self._finished:
-            yield from self.completed(block=True)
+    @property
+    def full(self) -> bool:
+        """Whether :meth:`submit` would block."""
+        return len(self._pending) >= self.max_pending
 
     @property
-    def in_flight(self) -> int:
-        """Samples queued or being written."""
-        return len(self._pending)
+    def busy(self) -> bool:
+        """Whether samples are queued, being written, or written but not yet collected."""
+        return bool(self._pending or self._finished)
 
     def shutdown(self) -> None:
         """Cancel queued samples and wait for the writes in progress."""

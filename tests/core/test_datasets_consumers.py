@@ -20,8 +20,7 @@ def test_nnunet_verifier_accepts_export(tmp_path, capfd):
     assert run_cli("--preset", str(preset), "--out", str(out), "--format", "nnunet",
                    "--dataset-id", "501", "--dataset-name", "Tiny") == 0
     train, val = out / "Dataset501_Tiny", out / "Dataset502_Tiny_Val"
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == \
-        [".fdif", "Dataset501_Tiny", "Dataset502_Tiny_Val"]
+    assert sorted(p.name for p in out.iterdir()) == ["Dataset501_Tiny", "Dataset502_Tiny_Val"]
     # validation is a sibling dataset: nothing nested, each has its own dataset.json
     assert not any(p.is_dir() for p in (train / "imagesTr").iterdir())
     meta_train = json.loads((train / "dataset.json").read_text())

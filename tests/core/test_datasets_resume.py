@@ -214,7 +214,7 @@ def test_json_events(tmp_path, capsys):
     kinds = [e["event"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "done"
     assert {"progress", "file"} <= set(kinds)
-    last = [e for e in events if e["event"] == "progress"][-1]
+    last = [e for e in events if e["event"] == "progress" and e["phase"] == "generate"][-1]
     assert last["done"] == last["total"] == 3 and last["rate"] > 0
     files = [e["path"] for e in events if e["event"] == "file"]
     assert "data/image/batch_0000/sample_00002_x.nii.gz" in files
