@@ -18,7 +18,6 @@ from PyQt6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplicatio
 from PyQt6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QTabWidget,
@@ -30,7 +29,6 @@ from app.actions import ACTIONS, make_actions
 from app.bundle_actions import BundleActions
 from app.composition.mode import CompositionMode
 from app.composition.preset_editor import PresetEditor
-from app.composition.service import SampleResult
 from app.dialogs import ShortcutsDialog, about_text
 from app.document import ShapeDocument
 from app.file_actions import FileActions
@@ -42,6 +40,7 @@ from app.panels.library import LibraryBrowser
 from app.panels.log import LogView
 from app.preview import PreviewRequest, PreviewResult, PreviewService
 from app.state import IMAGE_WINDOW, InstanceState, ViewState
+from app.status_line import StatusLine
 from app.workspace import Workspace
 from fdif_core.errors import FdifError
 from fdif_core.library import resolve_shape
@@ -177,14 +176,8 @@ class MainWindow(QMainWindow):
         self._fill_recent()
 
     def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.readout = QLabel()
-        bar.addWidget(self.readout, 1)
-        self.status = {key: QLabel() for key in ("seed", "grid", "inside", "time")}
-        self.status_text: dict[str, dict[str, str]] = {}
-        for label in self.status.values():
-            label.setStyleSheet("padding: 0 8px;")
-            bar.addPermanentWidget(label)
+        self.status_line = StatusLine(self.statusBar())
+        self.readout, self.status = self.status_line.readout, self.status_line.labels
 
     # -- wiring ----------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -237,7 +230,8 @@ class MainWindow(QMainWindow):
             document.changed.connect(lambda _structural: self._update_title())  # a new name
             document.path_changed.connect(self._update_title)
         self.modes.currentChanged.connect(lambda i: self.set_mode(MODES[i]))
-        self.composition.shown.connect(self._show_sample_status)
+        self.composition.shown.connect(
+            lambda result: self.status_line.composition(result, self.composition.last_update_ms))
         self.composition.open_class.connect(self.open_class_of_sample)
         self.files.preset_opened.connect(lambda: self.set_mode("composition"))
         self.files.shape_opened.connect(lambda: self.set_mode("designer"))
@@ -311,7 +305,7 @@ class MainWindow(QMainWindow):
         self.composition.set_active(mode == "composition")
         self._sync_overlay_actions()
         self._update_title()
-        self._show_status()
+        self.status_line.show(mode)
 
     def open_class_of_sample(self, name: str) -> None:
         """Open the class of an object of the sample in the designer."""
@@ -355,32 +349,7 @@ class MainWindow(QMainWindow):
         for number in [n for n in self._requested_at if n < result.request.number]:
             del self._requested_at[number]
         self.last_update_ms = (time.perf_counter() - started) * 1e3 if started else result.total_ms
-        seed, grid = result.request.settings.seed, preview.grid.shape
-        self.status_text["designer"] = {
-            "seed": f"seed {seed}", "grid": f"grid {'×'.join(map(str, grid))}",
-            "inside": f"inside {preview.inside:,} voxels", "time": f"{self.last_update_ms:.0f} ms",
-            "tip": "Request to display; core and mesh: " + ", ".join(
-                f"{k} {v:.0f}" for k, v in result.timings.items()) + " ms"}
-        self._show_status()
-
-    def _show_sample_status(self, result: SampleResult) -> None:
-        preview = result.preview
-        label = preview.task_label(result.task)
-        self.status_text["composition"] = {
-            "seed": f"seed {preview.seed}, sample {preview.index}",
-            "grid": f"grid {'×'.join(map(str, preview.grid.shape))}",
-            "inside": f"foreground {int((label > 0).sum()):,} voxels",
-            "time": f"{self.composition.last_update_ms:.0f} ms",
-            "tip": "Request to display; core and surfaces: " + ", ".join(
-                f"{k} {v:.0f}" for k, v in result.timings.items()) + " ms"}
-        self._show_status()
-
-    def _show_status(self) -> None:
-        """The status bar of the mode on screen."""
-        texts = self.status_text.get(self.mode, {})
-        for key, label in self.status.items():
-            label.setText(texts.get(key, ""))
-        self.status["time"].setToolTip(texts.get("tip", ""))
+        self.status_line.designer(result, self.last_update_ms)
 
     def show_failure(self, request: PreviewRequest, message: str) -> None:
         """The core refused the class or instance: say why, keep showing the last result."""

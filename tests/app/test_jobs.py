@@ -90,13 +90,20 @@ def test_generation_runs_cancels_resumes_identically_and_shows_its_card(panel, q
                                "--device", "cpu"]
     assert panel.command.text() == "fdif " + " ".join(job.record.argv)
 
-    # freeze the job once a sample is made, so the cancel below lands half way
+    # freeze the job once a sample is written, so the cancel below lands half way
+    def written() -> bool:
+        return job.progress.phase == "generate" and (job.progress.done or 0) >= 1 \
+            and bool(list((out / "data" / "image").rglob("*.nii.gz")))
+
+    frozen = []
+
     def freeze(changed):
-        if changed is job and (job.progress.done or 0) >= 1 and job.state == "running":
+        if changed is job and job.state == "running" and written():
             os.killpg(job.record.pid, signal.SIGSTOP)
             panel.manager.changed.disconnect(freeze)
+            frozen.append(job.record.pid)
     panel.manager.changed.connect(freeze)
-    qtbot.waitUntil(lambda: (job.progress.done or 0) >= 1, timeout=30000)
+    qtbot.waitUntil(lambda: bool(frozen), timeout=30000)
     bar = panel.progress_bar(job)
     assert bar.value() >= 1 and bar.maximum() == 6 and "/6 samples" in bar.text()
     assert job.progress.done < 6, "the run finished before it could be cancelled"
@@ -113,8 +120,8 @@ def test_generation_runs_cancels_resumes_identically_and_shows_its_card(panel, q
 
     assert panel.buttons["resume"].isEnabled()
     qtbot.mouseClick(panel.buttons["resume"], Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: job.state == "done", timeout=30000)
-    assert panel.row_texts(job)[2] == "done" and bar.value() == bar.maximum() == 6
+    qtbot.waitUntil(lambda: job.state == "done", timeout=60000)
+    assert panel.row_texts(job)[2] == "done" and bar.value() == bar.maximum()  # the card's files
     assert "dataset complete" in panel.log.toPlainText()
     reference = tmp_path / "reference"
     assert fdif(["generate", "--preset", str(preset), "--out", str(reference), "--num-samples",
@@ -196,7 +203,8 @@ def _long_generation(panel, qtbot, out: Path):
     job = panel.manager.submit("generate", ["generate", "--preset", "paper", "--out", str(out),
                                             "--num-samples", "500", "--workers", "1"],
                                str(out), "paper")
-    qtbot.waitUntil(lambda: (job.progress.done or 0) >= 1, timeout=30000)
+    qtbot.waitUntil(lambda: job.progress.phase == "generate" and (job.progress.done or 0) >= 1,
+                    timeout=30000)
     return job
 
 
