@@ -612,7 +612,7 @@ def _submit(writer: WriterPool, index: int, files: Callable[[], list[tuple[str, 
 
 
 def _in_thread(fn: Callable[..., Any], *args: Any) -> Future:
-    """Run ``fn(*args)`` in a daemon thread (an interrupted job does not wait for it)."""
+    """Run ``fn(*args)`` in a daemon thread; its future carries the result."""
     future: Future = Future()
 
     def run() -> None:
@@ -638,13 +638,21 @@ def _produce_here(job: _Job, writer: WriterPool, tasks: list[list[int]]) -> Iter
 
     for task in tasks:
         future = _in_thread(compute, task)
-        while True:
-            try:
-                computed = future.result(timeout=POLL_S)
-                break
-            except FutureTimeout:
-                yield from _written(writer)
-                yield Produced(IDLE)
+        try:
+            while True:
+                try:
+                    computed = future.result(timeout=POLL_S)
+                    break
+                except FutureTimeout:
+                    yield from _written(writer)
+                    yield Produced(IDLE)
+        except BaseException:
+            # Interrupted (Ctrl-C, a closed generator): let the compute thread end its task
+            # first; a thread still inside torch when the interpreter exits aborts the
+            # process ("terminate called without an active exception", exit code -6).
+            with contextlib.suppress(BaseException):
+                future.result()
+            raise
         for sample in computed:
             yield from _submit(writer, sample.index, lambda c=sample: maker.encode(c))
 
