@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_PRODUCT_LENGTH = 100
+MAX_RANDINT = 2**31 - 1  # randint bounds lie within +-MAX_RANDINT (node seeds go up to it)
 _PRODUCT_TOKEN = re.compile(
     r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<op>[*/]))")
@@ -108,7 +109,7 @@ def eval_product(text: str, env: dict[str, float]) -> float:
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     scale: str | None = None
 
     @field_validator("scale")
@@ -163,6 +164,8 @@ class Uniform(_Dist):
     def _ordered(self) -> Uniform:
         if not self.low <= self.high:
             raise ValueError(f"low {self.low} is above high {self.high}")
+        if not math.isfinite(self.high - self.low):
+            raise ValueError(f"the range {self.low} .. {self.high} is too wide to draw from")
         return self
 
     def _draw(self, rng: np.random.Generator) -> float:
@@ -208,6 +211,9 @@ class RandInt(_Dist):
 
     @model_validator(mode="after")
     def _ordered(self) -> RandInt:
+        for end in (self.low, self.high):
+            if abs(end) > MAX_RANDINT:
+                raise ValueError(f"bound {end} is outside -{MAX_RANDINT}..{MAX_RANDINT}")
         if not self.low <= self.high:
             raise ValueError(f"low {self.low} is above high {self.high}")
         return self
@@ -231,8 +237,8 @@ class Choice(_Dist):
         if self.weights is not None:
             if len(self.weights) != len(self.values):
                 raise ValueError("weights and values differ in length")
-            if min(self.weights) < 0 or sum(self.weights) <= 0:
-                raise ValueError("weights must be non-negative with a positive sum")
+            if min(self.weights) < 0 or not 0 < sum(self.weights) < math.inf:
+                raise ValueError("weights must be non-negative with a positive, finite sum")
         return self
 
     def _draw(self, rng: np.random.Generator) -> float:

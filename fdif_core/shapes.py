@@ -20,6 +20,7 @@ from fdif_core.distributions import ParamValue, _Dist, eval_product, product_nam
 from fdif_core.grid import GRID_QUANTITIES
 from fdif_core.nodes import NODE_KINDS, node_kind
 from fdif_core.nodes.base import SDF2, SDF3
+from fdif_core.nodes.registry import finite_number
 
 SHAPE_SCHEMA_VERSION = 1
 
@@ -27,7 +28,7 @@ SHAPE_SCHEMA_VERSION = 1
 class NodeSpec(BaseModel):
     """One node of a shape tree."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: str
     params: dict[str, float | int | str] = Field(default_factory=dict)
     children: list[NodeSpec] = Field(default_factory=list)
@@ -36,7 +37,7 @@ class NodeSpec(BaseModel):
 class ShapeClass(BaseModel):
     """A shape class file (``shapes/*.toml``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     schema_version: int = SHAPE_SCHEMA_VERSION
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     display_name: str = ""
@@ -179,8 +180,11 @@ def _check_extra(value: Any, path: str, class_params: set[str]) -> None:
     if isinstance(value, str):
         if value not in class_params:
             raise ValueError(f"{path}: {value!r} is not a class parameter")
-    elif isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise ValueError(f"{path}: {value!r} is not a finite number")
+    else:
+        try:
+            finite_number(value)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
 
 
 def _keeps_string(kind: Any, pname: str) -> bool:

@@ -9,6 +9,7 @@ import pytest
 
 from fdif_core.cli import main
 
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SPHERE = '[shape]\nkind = "sphere"\n[shape.params]\nr = "r"\n'
 
 
@@ -74,3 +75,100 @@ def test_several_problems_are_counted(tmp_path, capsys):
     assert _refused(capsys, ["presets", "validate", str(path)]) == (
         f"{path}: grid[1]: Input should be a valid integer, unable to parse string as an "
         "integer (got 'a') (and 2 more)")
+
+
+# -- item 1: non-finite numbers and impossible ranges, refused at read time -------------------
+def _shape_text(params: str, node: str = 'kind = "sphere"\n[shape.params]\nr = "r"\n') -> str:
+    return f'name = "t"\n{params}\n[shape]\n{node}'
+
+
+@pytest.mark.parametrize("params,field,problem", [
+    ("params = {r = inf}", "params.r", "inf is not a finite number"),
+    ("params = {r = -inf}", "params.r", "-inf is not a finite number"),
+    ("params = {r = nan}", "params.r", "nan is not a finite number"),
+    ('[params.r]\ndist = "uniform"\nlow = nan\nhigh = 1', "params.r.low", "nan is not a finite number"),
+    ('[params.r]\ndist = "uniform"\nlow = 0\nhigh = inf', "params.r.high", "inf is not a finite number"),
+    ('[params.r]\ndist = "uniform"\nlow = -1e308\nhigh = 1e308', "params.r",
+     "the range -1e+308 .. 1e+308 is too wide to draw from"),
+    ('[params.r]\ndist = "uniform"\nlow = 2\nhigh = 1', "params.r", "low 2.0 is above high 1.0"),
+    ('[params.r]\ndist = "normal"\nmean = 1\nstd = inf', "params.r.std", "inf is not a finite number"),
+    ('[params.r]\ndist = "normal"\nmean = 1\nstd = 0', "params.r.std",
+     "Input should be greater than 0 (got 0)"),
+    ('[params.r]\ndist = "normal"\nmean = 1\nstd = 1\nlow = -inf', "params.r.low",
+     "-inf is not a finite number"),
+    ('[params.r]\ndist = "constant"\nvalue = nan', "params.r.value", "nan is not a finite number"),
+    ('[params.r]\ndist = "randint"\nlow = 0\nhigh = 9223372036854775807', "params.r",
+     "bound 9223372036854775807 is outside -2147483647..2147483647"),
+    ('[params.r]\ndist = "randint"\nlow = 3\nhigh = 2', "params.r", "low 3 is above high 2"),
+    ('[params.r]\ndist = "choice"\nvalues = [1, nan]', "params.r.values[1]",
+     "nan is not a finite number"),
+    ('[params.r]\ndist = "choice"\nvalues = [1, 2]\nweights = [1, inf]', "params.r.weights[1]",
+     "inf is not a finite number"),
+    ('[params.r]\ndist = "choice"\nvalues = [1, 2]\nweights = [0, 0]', "params.r",
+     "weights must be non-negative with a positive, finite sum"),
+    ('[params.r]\ndist = "choice"\nvalues = [1, 2]\nweights = [1e308, 1e308]', "params.r",
+     "weights must be non-negative with a positive, finite sum"),
+    ('[params.r]\ndist = "choice"\nvalues = [1, 2]\nweights = [-1, 2]', "params.r",
+     "weights must be non-negative with a positive, finite sum"),
+])
+def test_shape_parameters_must_be_finite_and_possible(tmp_path, capsys, params, field, problem):
+    path = _write(tmp_path, "s.toml", _shape_text(params))
+    assert _refused(capsys, ["shapes", "validate", str(path)]) == f"{path}: {field}: {problem}"
+
+
+@pytest.mark.parametrize("node,field,problem", [
+    ('kind = "sphere"\n[shape.params]\nr = inf', "shape.params.r", "inf is not a finite number"),
+    ('kind = "box"\n[shape.params]\nhx = nan', "shape.params.hx", "nan is not a finite number"),
+    ('kind = "formula"\n[shape.params]\nexpr = "x - k"\nk = 1' + "0" * 400, "shape.params.k",
+     "an integer of 401 digits is too large"),
+])
+def test_node_parameters_must_be_finite(tmp_path, capsys, node, field, problem):
+    path = _write(tmp_path, "s.toml", _shape_text("", node))
+    assert _refused(capsys, ["shapes", "validate", str(path)]) == f"{path}: {field}: {problem}"
+
+
+@pytest.mark.parametrize("line,field,problem", [
+    ('classes = [{name = "sphere", weight = inf}]', "classes[0].weight",
+     "inf is not a finite number"),
+    ('classes = [{name = "sphere", weight = nan}]', "classes[0].weight",
+     "nan is not a finite number"),
+    ('classes = [{name = "sphere", weight = -1}]', "classes[0].weight",
+     "Input should be greater than or equal to 0 (got -1)"),
+    ('classes = [{name = "sphere", weight = 1e300}]', "classes[0].weight",
+     "Input should be less than or equal to 1000000 (got 1e+300)"),
+    ('classes = [{name = "sphere", weight = 0}]', "classes", "the weights sum to zero"),
+    ('classes = ["sphere"]\nmappers = [{name = "modular_5", weight = inf}]', "mappers[0].weight",
+     "inf is not a finite number"),
+    ('classes = ["sphere"]\nnone_probability = nan', "none_probability",
+     "nan is not a finite number"),
+    ('classes = ["sphere"]\nnone_probability = 1.5', "none_probability",
+     "Input should be less than or equal to 1 (got 1.5)"),
+    ('classes = ["sphere"]\nobjects = [5, 2]', "objects",
+     "[5, 2] must satisfy 1 <= min <= max <= 1000"),
+    ('classes = ["sphere"]\ngrid = [0, 8, 8]', "grid", "grid [0, 8, 8] is outside 8..1024 voxels "
+     "per axis"),
+    ('classes = ["sphere"]\ngrid = [8, 8, 100000]', "grid", "grid [8, 8, 100000] is outside "
+     "8..1024 voxels per axis"),
+])
+def test_preset_values_must_be_finite_and_possible(tmp_path, capsys, line, field, problem):
+    path = _write(tmp_path, "p.toml", f'name = "p"\n{line}\n')
+    assert _refused(capsys, ["presets", "validate", str(path)]) == f"{path}: {field}: {problem}"
+
+
+def test_bundle_values_must_be_finite(tmp_path, capsys):
+    text = (FIXTURES / "bundle_v1.fdifbundle").read_text()
+    path = tmp_path / "b.fdifbundle"
+    path.write_text(text.replace('{ name = "torus", weight = 0.5 }',
+                                 '{ name = "torus", weight = inf }'))
+    assert _refused(capsys, ["presets", "validate", str(path)]) == \
+        f"{path}: preset: classes[1].weight: inf is not a finite number"
+    path.write_text(text.replace("low = 0.15", "low = nan", 1))
+    assert _refused(capsys, ["presets", "validate", str(path)]) == \
+        f"{path}: shapes[0].shape: params.r.low: nan is not a finite number"
+
+
+def test_mesh_of_a_huge_class_is_refused(tmp_path, capsys):
+    path = _write(tmp_path, "h.toml", _shape_text("params = {r = 1e30}"))
+    assert _refused(capsys, ["mesh", str(path), "--out", str(tmp_path / "h.stl")]) == (
+        "--step 0.5: the meshing grid would have 6.4e+91 points (limit 64000000); use a larger "
+        "step or smaller parameters")
