@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import zipfile
 from pathlib import Path
 
@@ -68,9 +69,12 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
         if not sep or not name:
             raise FdifError(f"--set {item!r}: expected NAME=VALUE")
         try:
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise FdifError(f"--set {item!r}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise FdifError(f"--set {item!r}: {value.strip()!r} is not a finite number")
+        out[name.strip()] = number
     return out
 
 

@@ -172,3 +172,25 @@ def test_mesh_of_a_huge_class_is_refused(tmp_path, capsys):
     assert _refused(capsys, ["mesh", str(path), "--out", str(tmp_path / "h.stl")]) == (
         "--step 0.5: the meshing grid would have 6.4e+91 points (limit 64000000); use a larger "
         "step or smaller parameters")
+
+
+# -- item 2: --set refuses non-finite values ----------------------------------------------------
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999", " NaN"])
+@pytest.mark.parametrize("verb", ["sdf", "mesh"])
+def test_set_refuses_non_finite_values(tmp_path, capsys, verb, value):
+    out = tmp_path / ("x.npy" if verb == "sdf" else "x.stl")
+    assert _refused(capsys, [verb, "sphere", "--set", f"r={value}", "--out", str(out)]) == \
+        f"--set 'r={value}': {value.strip()!r} is not a finite number"
+    assert not out.exists()
+
+
+def test_instance_overrides_must_be_finite():
+    from fdif_core.errors import FdifError
+    from fdif_core.grid import Grid
+    from fdif_core.library import shape_library
+    from fdif_core.preview import draw_instance
+
+    sphere = shape_library().get("sphere")
+    with pytest.raises(FdifError, match=r"^sphere: tx: nan is not a finite number$"):
+        draw_instance(sphere, Grid.reference((16, 16, 16)), 0, transform=False, centred=True,
+                      overrides={"tx": float("nan")})
