@@ -23,6 +23,7 @@ from fdif_core.nodes.base import SDF2, SDF3
 from fdif_core.nodes.registry import finite_number
 
 SHAPE_SCHEMA_VERSION = 1
+MAX_NODE_DEPTH = 32  # nodes inside each other; shipped classes use at most 5
 
 
 class NodeSpec(BaseModel):
@@ -48,6 +49,13 @@ class ShapeClass(BaseModel):
     params: dict[str, ParamValue] = Field(default_factory=dict)
     shape: NodeSpec
 
+    @model_validator(mode="before")
+    @classmethod
+    def _shallow_tree(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            check_tree_depth(data.get("shape"))
+        return data
+
     @model_validator(mode="after")
     def _check_tree(self) -> ShapeClass:
         parameter_order(self.params)
@@ -61,6 +69,24 @@ class ShapeClass(BaseModel):
         """SHA-256 of the canonical JSON of the class (what presets pin)."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_tree_depth(node: Any, limit: int = MAX_NODE_DEPTH) -> None:
+    """Refuse a node tree (data, before validation) with nodes nested deeper than ``limit``.
+
+    Checked without recursion, before anything recurses over the tree (validation, sampling,
+    compilation and evaluation all do).
+    """
+    stack = [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, dict):
+            continue
+        if depth > limit:
+            raise ValueError(f"shape: nodes nested deeper than {limit} levels")
+        children = item.get("children")
+        if isinstance(children, list):
+            stack.extend((child, depth + 1) for child in children)
 
 
 def _references(value: ParamValue) -> tuple[str, str | None]:

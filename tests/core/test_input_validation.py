@@ -194,3 +194,81 @@ def test_instance_overrides_must_be_finite():
     with pytest.raises(FdifError, match=r"^sphere: tx: nan is not a finite number$"):
         draw_instance(sphere, Grid.reference((16, 16, 16)), 0, transform=False, centred=True,
                       overrides={"tx": float("nan")})
+
+
+# -- item 3: deep nesting is refused, never a RecursionError ------------------------------------
+def _deep_node(depth: int) -> str:
+    node = '{kind = "sphere", params = {r = 3}}'
+    for _ in range(depth - 1):
+        node = '{kind = "transform", children = [' + node + ']}'
+    return node
+
+
+def _header_nodes(depth: int) -> str:
+    lines = ['name = "d"', "[shape]", 'kind = "transform"']
+    for i in range(1, depth):
+        lines += ["[[" + ".".join(["shape"] + ["children"] * i) + "]]",
+                  'kind = "transform"' if i < depth - 1 else 'kind = "sphere"']
+    return "\n".join(lines) + "\n"
+
+
+DEEP_SHAPES = {
+    "arrays": 'name = "d"\nparams = {r = ' + "[" * 5000 + "]" * 5000 + "}\n" + SPHERE,
+    "inline_tables": 'name = "d"\nparams = {r = ' + "{a = " * 5000 + "1" + "}" * 5000 + "}\n"
+                     + SPHERE,
+    "inline_nodes": f'name = "d"\nshape = {_deep_node(3000)}\n',
+    "header_nodes": _header_nodes(400),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DEEP_SHAPES))
+@pytest.mark.parametrize("verb", ["validate", "mesh"])
+def test_deeply_nested_shape_files_are_refused(tmp_path, capsys, kind, verb):
+    path = _write(tmp_path, "deep.toml", DEEP_SHAPES[kind])
+    args = ["shapes", "validate", str(path)] if verb == "validate" else \
+        ["mesh", str(path), "--out", str(tmp_path / "m.stl")]
+    assert _refused(capsys, args) == f"{path}: nesting deeper than 100 levels"
+
+
+def test_node_trees_deeper_than_the_limit_are_refused(tmp_path, capsys):
+    path = _write(tmp_path, "d33.toml", _header_nodes(33))
+    assert _refused(capsys, ["shapes", "validate", str(path)]) == \
+        f"{path}: shape: nodes nested deeper than 32 levels"
+    path = _write(tmp_path, "d32.toml", _header_nodes(32))
+    assert main(["shapes", "validate", str(path)]) == 0
+
+
+def test_deep_node_trees_built_in_memory_are_refused():
+    import tomllib
+
+    from fdif_core.errors import FileFormatError
+    from fdif_core.files import parse_model
+    from fdif_core.shapes import ShapeClass
+
+    data = tomllib.loads(_header_nodes(60))  # the studio builds data without reading a file
+    with pytest.raises(FileFormatError) as info:
+        parse_model(ShapeClass, data, "library entry")
+    assert str(info.value) == "library entry: shape: nodes nested deeper than 32 levels"
+
+
+@pytest.mark.parametrize("text", [
+    'name = "p"\nclasses = ' + "[" * 3000 + "]" * 3000 + "\n",
+    'name = "p"\nclasses = ["sphere"]\n[' + ".".join(["a"] * 3000) + "]\nx = 1\n",
+])
+@pytest.mark.parametrize("verb", ["validate", "sample", "generate"])
+def test_deeply_nested_presets_are_refused(tmp_path, capsys, text, verb):
+    path = _write(tmp_path, "deep.toml", text)
+    out = tmp_path / "out"
+    args = {"validate": ["presets", "validate", str(path)],
+            "sample": ["sample", "--preset", str(path), "--out", str(out)],
+            "generate": ["generate", "--preset", str(path), "--out", str(out)]}[verb]
+    assert _refused(capsys, args) == f"{path}: nesting deeper than 100 levels"
+    assert not out.exists()
+
+
+def test_deeply_nested_bundles_are_refused(tmp_path, capsys):
+    text = (FIXTURES / "bundle_v1.fdifbundle").read_text()
+    path = tmp_path / "b.fdifbundle"
+    path.write_text(text.replace("low = 0.15", "low = " + "[" * 3000 + "]" * 3000, 1))
+    assert _refused(capsys, ["presets", "validate", str(path)]) == \
+        f"{path}: nesting deeper than 100 levels"
