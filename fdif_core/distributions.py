@@ -19,6 +19,7 @@ import functools
 import math
 import re
 from abc import abstractmethod
+from statistics import NormalDist
 from typing import Annotated, Literal, Union
 
 import numpy as np
@@ -175,8 +176,42 @@ class Uniform(_Dist):
         return (self.low, self.high)
 
 
+MIN_ACCEPTANCE = 1e-3  # below this a truncated normal is drawn by its inverse CDF
+_STANDARD = NormalDist()
+
+
+def _upper_tail(x: float) -> float:
+    """``P(Z > x)`` for a standard normal ``Z``, accurate far in the tail."""
+    return 0.5 * math.erfc(x / math.sqrt(2))
+
+
+def _mass(a: float, b: float) -> float:
+    """``P(a <= Z <= b)``, computed on the side of the mean where it does not cancel."""
+    if a > 0:
+        return _upper_tail(a) - _upper_tail(b)
+    if b < 0:
+        return _upper_tail(-b) - _upper_tail(-a)
+    return 1.0 - _upper_tail(-a) - _upper_tail(b)
+
+
+def _truncated_quantile(a: float, b: float, u: float) -> float:
+    """The ``u``-quantile (``0 <= u < 1``) of a standard normal truncated to ``[a, b]``."""
+    if b <= 0:
+        return -_truncated_quantile(-b, -a, 1.0 - u) if u > 0 else a
+    if a >= 0:  # in the upper tail: through survival probabilities, which keep their digits
+        high, low = _upper_tail(a), _upper_tail(b)
+        return -_STANDARD.inv_cdf(high - u * (high - low))
+    low, high = _STANDARD.cdf(a), _STANDARD.cdf(b)
+    return _STANDARD.inv_cdf(low + u * (high - low))
+
+
 class Normal(_Dist):
-    """Normal ``(mean, std)`` truncated to ``[low, high]`` (rejection sampling)."""
+    """Normal ``(mean, std)`` truncated to ``[low, high]``.
+
+    Drawn by rejection (normals until one falls in the interval) when the interval holds at
+    least :data:`MIN_ACCEPTANCE` of the probability; else, as rejection would take
+    thousands of draws or never finish, by the inverse CDF of one uniform draw.
+    """
 
     dist: Literal["normal"] = "normal"
     mean: float
@@ -192,11 +227,23 @@ class Normal(_Dist):
             raise ValueError("the truncation interval lies more than 6 std away from the mean")
         return self
 
+    @functools.cached_property
+    def _standard_interval(self) -> tuple[float, float]:
+        return (self.low - self.mean) / self.std, (self.high - self.mean) / self.std
+
+    @functools.cached_property
+    def acceptance(self) -> float:
+        """Probability that an untruncated draw falls in ``[low, high]``."""
+        return _mass(*self._standard_interval)
+
     def _draw(self, rng: np.random.Generator) -> float:
-        while True:
-            value = float(rng.normal(self.mean, self.std))
-            if self.low <= value <= self.high:
-                return value
+        if self.acceptance >= MIN_ACCEPTANCE:
+            while True:
+                value = float(rng.normal(self.mean, self.std))
+                if self.low <= value <= self.high:
+                    return value
+        x = _truncated_quantile(*self._standard_interval, float(rng.random()))
+        return min(max(self.mean + self.std * x, self.low), self.high)
 
     def bounds(self) -> tuple[float, float]:
         return (self.low, self.high)
