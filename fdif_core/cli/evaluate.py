@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import math
+import sys
 import zipfile
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from fdif_core.compose import Composer
+    from fdif_core.compose import Composer, surface_warnings
     from fdif_core.presets import load_preset
 
     configure_threads()
@@ -143,6 +144,8 @@ def _sample(args: argparse.Namespace) -> int:
     meta = {"preset": loaded.preset.name, "preset_hash": loaded.preset.content_hash,
             "seed": seed, "index": args.index, "objects": sample.objects}
     save_npz(args.out, {"image": sample.image, "label": sample.label}, meta)
+    for message in surface_warnings(args.index, sample.objects, sample.image.size):
+        print(f"fdif: warning: {message}", file=sys.stderr)
     return 0
 
 

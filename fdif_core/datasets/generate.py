@@ -411,7 +411,9 @@ def generate(cfg: GenerateConfig) -> Iterator[Event]:
         last_manifest = start
         made = 0
         yield Event("progress", {"done": done, "total": len(mine), "unit": "samples"})
-        for index, paths in _produce(job, storage, pending, cfg):
+        notes = SurfaceNotes()
+        for index, paths in _produce(job, storage, pending, cfg, notes):
+            yield from notes.events()
             complete.add(index)
             done += 1
             made += 1
@@ -426,6 +428,7 @@ def generate(cfg: GenerateConfig) -> Iterator[Event]:
             if leader and time.monotonic() - last_manifest > MANIFEST_EVERY_S:
                 storage.write(MANIFEST, manifest_bytes(job.identity, complete, False))
                 last_manifest = time.monotonic()
+        yield from notes.events(final=True)
         elapsed = time.monotonic() - start
         dist.barrier()
         finished = False
@@ -485,9 +488,41 @@ def _batch_size(job: _Job) -> int:
     return gpu_batch_size(job.layout.grid) if job.device.startswith("cuda") else 1
 
 
-def _produce(job: _Job, storage: Storage, pending: list[int],
-             cfg: GenerateConfig) -> Iterator[tuple[int, list[str]]]:
-    """Compute and write the pending samples; yields ``(index, paths)`` as they complete."""
+class SurfaceNotes:
+    """Warnings about objects without a surface in the grid, as ``warning`` events.
+
+    The first :attr:`SHOWN` are reported one by one; a class that never has a surface
+    (a formula that is NaN everywhere) would otherwise repeat its warning in every sample.
+    """
+
+    SHOWN = 20
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.count = 0
+
+    def add(self, messages: list[str]) -> None:
+        """Record the warnings of one sample."""
+        self.pending.extend(messages)
+
+    def events(self, final: bool = False) -> Iterator[Event]:
+        """The warnings to report now; with ``final``, a count of those left out."""
+        for message in self.pending:
+            self.count += 1
+            if self.count <= self.SHOWN:
+                yield Event("warning", {"message": message})
+        self.pending.clear()
+        if final and self.count > self.SHOWN:
+            yield Event("warning", {"message": f"{self.count - self.SHOWN} more objects had no "
+                                    f"surface in the grid ({self.count} in all; the first "
+                                    f"{self.SHOWN} are shown)"})
+
+
+def _produce(job: _Job, storage: Storage, pending: list[int], cfg: GenerateConfig,
+             notes: SurfaceNotes) -> Iterator[tuple[int, list[str]]]:
+    """Compute and write the pending samples; yields ``(index, paths)`` as they complete.
+
+    The samples' warnings go to ``notes`` as they are computed."""
     writer = WriterPool(storage, cfg.writer_threads, max_pending=2 * max(cfg.writer_threads, 1))
     size = _batch_size(job)
     tasks = [pending[start:start + size] for start in range(0, len(pending), size)]
@@ -496,17 +531,18 @@ def _produce(job: _Job, storage: Storage, pending: list[int],
             maker = SampleMaker(job.loaded, job.layout, job.options, job.seed, job.device)
             for task in tasks:
                 for computed in maker.compute_many(task):
+                    notes.add(computed.warnings)
                     writer.submit(computed.index, lambda c=computed: maker.encode(c))
                     yield from writer.completed()
         else:
-            yield from _produce_pool(job, writer, tasks, cfg)
+            yield from _produce_pool(job, writer, tasks, cfg, notes)
         yield from writer.drain()
     finally:
         writer.shutdown()
 
 
 def _produce_pool(job: _Job, writer: WriterPool, tasks: list[list[int]],
-                  cfg: GenerateConfig) -> Iterator[tuple[int, list[str]]]:
+                  cfg: GenerateConfig, notes: SurfaceNotes) -> Iterator[tuple[int, list[str]]]:
     """Render ``tasks`` (lists of indices) in ``job.workers`` processes, two tasks in flight
     per process."""
     import multiprocessing
@@ -528,7 +564,8 @@ def _produce_pool(job: _Job, writer: WriterPool, tasks: list[list[int]],
             done, _ = wait(list(in_flight), timeout=0.2, return_when=FIRST_COMPLETED)
             for fut in done:
                 in_flight.remove(fut)
-                for index, files in fut.result():
+                for index, files, warnings in fut.result():
+                    notes.add(warnings)
                     writer.submit(index, lambda f=files: f)
                 nxt = next(queue, None)
                 if nxt is not None:
