@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fdif_core.distributions import ParamValue, _Dist, eval_product, product_names
+from fdif_core.errors import FdifError
 from fdif_core.grid import GRID_QUANTITIES
 from fdif_core.nodes import NODE_KINDS, node_kind
 from fdif_core.nodes.base import SDF2, SDF3
@@ -250,6 +252,9 @@ def sample_params(shape: ShapeClass, rng: np.random.Generator, grid_size: dict[s
         else:
             resolved = value
         values[pname] = overrides.get(pname, resolved)
+        if not math.isfinite(values[pname]):  # finite numbers whose product overflows
+            raise FdifError(f"{shape.name}: params.{pname}: drew {values[pname]}, not a finite "
+                            "number (its scale or product overflows)")
         env[pname] = values[pname]
     return {pname: values[pname] for pname in shape.params}
 

@@ -272,3 +272,17 @@ def test_deeply_nested_bundles_are_refused(tmp_path, capsys):
     path.write_text(text.replace("low = 0.15", "low = " + "[" * 3000 + "]" * 3000, 1))
     assert _refused(capsys, ["presets", "validate", str(path)]) == \
         f"{path}: nesting deeper than 100 levels"
+
+
+def test_a_scale_that_overflows_is_refused_when_drawn(tmp_path, capsys):
+    library = tmp_path / "lib"
+    (library / "shapes").mkdir(parents=True)
+    (library / "shapes" / "over.toml").write_text(_shape_text(
+        '[params.r]\ndist = "uniform"\nlow = 1e300\nhigh = 1e300\nscale = "min_grid*1e300"'
+    ).replace('name = "t"', 'name = "over"'))
+    preset = _write(tmp_path, "p.toml", 'name = "p"\ngrid = [16, 16, 16]\nclasses = ["over"]\n')
+    message = "over: params.r: drew inf, not a finite number (its scale or product overflows)"
+    assert _refused(capsys, ["--library", str(library), "sample", "--preset", str(preset),
+                             "--out", str(tmp_path / "s.npz")]) == message
+    assert _refused(capsys, ["mesh", str(library / "shapes" / "over.toml"),
+                             "--out", str(tmp_path / "m.stl")]) == message
