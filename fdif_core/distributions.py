@@ -216,11 +216,16 @@ class Normal(_Dist):
     dist: Literal["normal"] = "normal"
     mean: float
     std: float = Field(gt=0)
-    low: float = -math.inf
-    high: float = math.inf
+    # -inf and inf (the defaults, which files written by write_toml spell out) mean unbounded
+    low: float = Field(default=-math.inf, allow_inf_nan=True)
+    high: float = Field(default=math.inf, allow_inf_nan=True)
 
     @model_validator(mode="after")
     def _ordered(self) -> Normal:
+        if self.low == math.inf or math.isnan(self.low):
+            raise ValueError(f"low {self.low} is not a lower bound (a finite number or -inf)")
+        if self.high == -math.inf or math.isnan(self.high):
+            raise ValueError(f"high {self.high} is not an upper bound (a finite number or inf)")
         if not self.low < self.high:
             raise ValueError(f"low {self.low} is not below high {self.high}")
         if (self.low - self.mean) / self.std > 6 or (self.mean - self.high) / self.std > 6:

@@ -94,8 +94,14 @@ def _shape_text(params: str, node: str = 'kind = "sphere"\n[shape.params]\nr = "
     ('[params.r]\ndist = "normal"\nmean = 1\nstd = inf', "params.r.std", "inf is not a finite number"),
     ('[params.r]\ndist = "normal"\nmean = 1\nstd = 0', "params.r.std",
      "Input should be greater than 0 (got 0)"),
-    ('[params.r]\ndist = "normal"\nmean = 1\nstd = 1\nlow = -inf', "params.r.low",
-     "-inf is not a finite number"),
+    ('[params.r]\ndist = "normal"\nmean = 1\nstd = 1\nlow = inf', "params.r",
+     "low inf is not a lower bound (a finite number or -inf)"),
+    ('[params.r]\ndist = "normal"\nmean = 1\nstd = 1\nlow = nan', "params.r",
+     "low nan is not a lower bound (a finite number or -inf)"),
+    ('[params.r]\ndist = "normal"\nmean = 1\nstd = 1\nhigh = -inf', "params.r",
+     "high -inf is not an upper bound (a finite number or inf)"),
+    ('[params.r]\ndist = "normal"\nmean = nan\nstd = 1', "params.r.mean",
+     "nan is not a finite number"),
     ('[params.r]\ndist = "constant"\nvalue = nan', "params.r.value", "nan is not a finite number"),
     ('[params.r]\ndist = "randint"\nlow = 0\nhigh = 9223372036854775807', "params.r",
      "bound 9223372036854775807 is outside -2147483647..2147483647"),
@@ -286,3 +292,18 @@ def test_a_scale_that_overflows_is_refused_when_drawn(tmp_path, capsys):
                              "--out", str(tmp_path / "s.npz")]) == message
     assert _refused(capsys, ["mesh", str(library / "shapes" / "over.toml"),
                              "--out", str(tmp_path / "m.stl")]) == message
+
+
+def test_an_unbounded_normal_round_trips_through_files_and_the_editor(tmp_path, capsys):
+    from fdif_core.editing import validated
+    from fdif_core.files import write_toml
+    from fdif_core.library import load_shape_file
+
+    path = _write(tmp_path, "n.toml", _shape_text(
+        '[params.r]\ndist = "normal"\nmean = 5\nstd = 1\nlow = -inf\nhigh = inf'))
+    shape = load_shape_file(path)
+    write_toml(tmp_path / "again.toml", shape)  # spells out low = -inf, high = inf
+    assert "low = -inf" in (tmp_path / "again.toml").read_text()
+    assert load_shape_file(tmp_path / "again.toml") == shape
+    data = shape.model_dump(mode="json")
+    assert validated(validated(data)) == data
