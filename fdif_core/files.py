@@ -18,6 +18,7 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 MAX_NESTING = 100  # tables and arrays inside each other; tomllib itself recurses past ~200
+MAX_VALUES = 100_000  # values in one file, all tables and arrays together
 MAX_SHOWN = 60  # characters of a value quoted in a message
 
 # Pydantic's labels of union members and wrapped validators in an error location: not fields.
@@ -64,9 +65,9 @@ def _problem(item: dict[str, Any]) -> str:
     return f"{msg} (got {_shown(value)})"
 
 
-def _below(inner: str, outer: str) -> bool:
-    return inner.startswith(outer) and inner[len(outer):len(outer) + 1] in (".", "[") \
-        if outer else bool(inner)
+def _ancestors(loc: str) -> list[str]:
+    """The field paths that hold ``loc``: ``a.b[0]`` → ``a``, ``a.b``."""
+    return [loc[:i] for i, char in enumerate(loc) if char in ".[" and i]
 
 
 def problems(err: ValidationError) -> list[tuple[str, str]]:
@@ -78,20 +79,18 @@ def problems(err: ValidationError) -> list[tuple[str, str]]:
     """
     items = [(_location(tuple(item["loc"])), item) for item in
              err.errors(include_url=False, include_context=False)]
-    kept: dict[tuple[str, str], None] = {}
+    outer: set[str] = set()  # paths with a problem further in
+    real: set[str] = set()  # paths with a problem that is not a type mismatch
     for loc, item in items:
-        if _MISMATCH.match(item["type"]) and any(
-                _below(other, loc) or (other == loc and not _MISMATCH.match(o["type"]))
-                for other, o in items if o is not item):
+        outer.update(_ancestors(loc))
+        if not _MISMATCH.match(item["type"]):
+            real.add(loc)
+    found: dict[str, str] = {}  # one problem per field: the first real one
+    for loc, item in items:
+        if loc in found or (_MISMATCH.match(item["type"]) and (loc in outer or loc in real)):
             continue
-        kept.setdefault((loc, _problem(item)), None)
-    seen: set[str] = set()
-    out = []
-    for loc, problem in kept:  # one problem per field: the first real one
-        if loc not in seen:
-            seen.add(loc)
-            out.append((loc, problem))
-    return out
+        found[loc] = _problem(item)
+    return list(found.items())
 
 
 def validation_message(source: str, err: ValidationError) -> str:
@@ -159,15 +158,22 @@ def parse_model(model: type[Model], data: dict[str, Any], source: str) -> Model:
         raise FileFormatError(validation_message(source, err)) from None
 
 
-def check_nesting(data: Any, source: str, limit: int = MAX_NESTING) -> None:
-    """Refuse data with tables or arrays nested deeper than ``limit`` (checked without
-    recursion, so any depth is refused cleanly)."""
+def check_structure(data: Any, source: str, depth_limit: int = MAX_NESTING,
+                    size_limit: int = MAX_VALUES) -> None:
+    """Refuse data with tables or arrays nested deeper than ``depth_limit``, or with more than
+    ``size_limit`` values in all (no shape, preset, bundle or config comes near; validating
+    millions would take gigabytes). Checked without recursion, so any depth is refused
+    cleanly."""
     stack = [(data, 1)]
+    count = 0
     while stack:
         value, depth = stack.pop()
-        if depth > limit:
-            raise FileFormatError(f"{source}: nesting deeper than {limit} levels")
+        if depth > depth_limit:
+            raise FileFormatError(f"{source}: nesting deeper than {depth_limit} levels")
         items = value.values() if isinstance(value, dict) else value
+        count += len(items)
+        if count > size_limit:
+            raise FileFormatError(f"{source}: more than {size_limit} values in one file")
         stack.extend((item, depth + 1) for item in items if isinstance(item, (dict, list)))
 
 
@@ -183,7 +189,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise FileFormatError(f"{path}: nesting deeper than {MAX_NESTING} levels") from None
     except OSError as err:
         raise FileFormatError(f"{path}: cannot read: {err.strerror}") from None
-    check_nesting(data, str(path))
+    check_structure(data, str(path))
     return data
 
 

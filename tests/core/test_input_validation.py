@@ -41,6 +41,24 @@ def test_many_bad_keys_are_one_line(tmp_path, capsys):
         f"{path}: bad_0: unknown field (and 19999 more)"
 
 
+@pytest.mark.parametrize("verb,text", [
+    ("presets", 'name = "m"\nclasses = [' + ", ".join(["1"] * 100_001) + "]\n"),
+    ("shapes", 'name = "m"\n' + "".join(f"k{i} = 1\n" for i in range(100_001)) + SPHERE),
+])
+def test_files_with_too_many_values_are_one_line(tmp_path, capsys, verb, text):
+    path = _write(tmp_path, "big.toml", text)
+    assert _refused(capsys, [verb, "validate", str(path)]) == \
+        f"{path}: more than 100000 values in one file"
+
+
+def test_many_bad_items_are_one_line(tmp_path, capsys):
+    path = _write(tmp_path, "items.toml", 'name = "m"\nclasses = [' + ", ".join(["1"] * 20000)
+                  + "]\n")
+    assert _refused(capsys, ["presets", "validate", str(path)]) == (
+        f"{path}: classes[0]: Input should be a valid dictionary or instance of Weighted "
+        "(got 1) (and 19999 more)")
+
+
 def test_bad_keys_in_nested_tables_are_named_with_their_path(tmp_path, capsys):
     path = _write(tmp_path, "p.toml", 'name = "p"\nclasses = ["sphere"]\n[dataset]\nsed = 1\n')
     assert _refused(capsys, ["presets", "validate", str(path)]) == \
