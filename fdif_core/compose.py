@@ -69,6 +69,29 @@ class Sample:
     owner: np.ndarray | None = None
 
 
+def surface_warnings(index: int, objects: list[dict[str, Any]], voxels: int) -> list[str]:
+    """Warnings for the objects of sample ``index`` that have no surface in the grid.
+
+    ``objects`` is a sample's metadata (:attr:`Sample.objects`, each with its ``volume``: the
+    voxels where ``f <= 0``); ``voxels`` the grid's voxel count. An object inside no voxel
+    (too small, outside the grid, or NaN everywhere) or inside every voxel adds nothing a
+    network could segment. Objects are numbered from 0, as in the metadata.
+    """
+    out = []
+    for k, meta in enumerate(objects):
+        volume = meta.get("volume")
+        if volume == 0:
+            what = "covers no voxel (too small, outside the grid, or NaN everywhere)"
+        elif volume == voxels:
+            what = "covers every voxel of the grid"
+        else:
+            continue
+        out.append(f"sample {index}: objects[{k}] (class {meta['class_id']} "
+                   f"{meta['class']!r}, shape {meta['shape']}) has no surface in the grid: "
+                   f"it {what}")
+    return out
+
+
 def _pick(rng: np.random.Generator, names: list[str], weights: list[float]) -> str:
     """One of ``names`` with probability proportional to ``weights`` (validated non-negative
     with a positive sum when the preset loads): the draw of numpy's ``Generator.choice`` with

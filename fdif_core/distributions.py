@@ -19,12 +19,14 @@ import functools
 import math
 import re
 from abc import abstractmethod
+from statistics import NormalDist
 from typing import Annotated, Literal, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_PRODUCT_LENGTH = 100
+MAX_RANDINT = 2**31 - 1  # randint bounds lie within +-MAX_RANDINT (node seeds go up to it)
 _PRODUCT_TOKEN = re.compile(
     r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<op>[*/]))")
@@ -108,7 +110,7 @@ def eval_product(text: str, env: dict[str, float]) -> float:
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     scale: str | None = None
 
     @field_validator("scale")
@@ -163,6 +165,8 @@ class Uniform(_Dist):
     def _ordered(self) -> Uniform:
         if not self.low <= self.high:
             raise ValueError(f"low {self.low} is above high {self.high}")
+        if not math.isfinite(self.high - self.low):
+            raise ValueError(f"the range {self.low} .. {self.high} is too wide to draw from")
         return self
 
     def _draw(self, rng: np.random.Generator) -> float:
@@ -172,28 +176,79 @@ class Uniform(_Dist):
         return (self.low, self.high)
 
 
+MIN_ACCEPTANCE = 1e-3  # below this a truncated normal is drawn by its inverse CDF
+_STANDARD = NormalDist()
+
+
+def _upper_tail(x: float) -> float:
+    """``P(Z > x)`` for a standard normal ``Z``, accurate far in the tail."""
+    return 0.5 * math.erfc(x / math.sqrt(2))
+
+
+def _mass(a: float, b: float) -> float:
+    """``P(a <= Z <= b)``, computed on the side of the mean where it does not cancel."""
+    if a > 0:
+        return _upper_tail(a) - _upper_tail(b)
+    if b < 0:
+        return _upper_tail(-b) - _upper_tail(-a)
+    return 1.0 - _upper_tail(-a) - _upper_tail(b)
+
+
+def _truncated_quantile(a: float, b: float, u: float) -> float:
+    """The ``u``-quantile (``0 <= u < 1``) of a standard normal truncated to ``[a, b]``."""
+    if b <= 0:
+        return -_truncated_quantile(-b, -a, 1.0 - u) if u > 0 else a
+    if a >= 0:  # in the upper tail: through survival probabilities, which keep their digits
+        high, low = _upper_tail(a), _upper_tail(b)
+        return -_STANDARD.inv_cdf(high - u * (high - low))
+    low, high = _STANDARD.cdf(a), _STANDARD.cdf(b)
+    return _STANDARD.inv_cdf(low + u * (high - low))
+
+
 class Normal(_Dist):
-    """Normal ``(mean, std)`` truncated to ``[low, high]`` (rejection sampling)."""
+    """Normal ``(mean, std)`` truncated to ``[low, high]``.
+
+    Drawn by rejection (normals until one falls in the interval) when the interval holds at
+    least :data:`MIN_ACCEPTANCE` of the probability; else, as rejection would take
+    thousands of draws or never finish, by the inverse CDF of one uniform draw.
+    """
 
     dist: Literal["normal"] = "normal"
     mean: float
     std: float = Field(gt=0)
-    low: float = -math.inf
-    high: float = math.inf
+    # -inf and inf (the defaults, which files written by write_toml spell out) mean unbounded
+    low: float = Field(default=-math.inf, allow_inf_nan=True)
+    high: float = Field(default=math.inf, allow_inf_nan=True)
 
     @model_validator(mode="after")
     def _ordered(self) -> Normal:
+        if self.low == math.inf or math.isnan(self.low):
+            raise ValueError(f"low {self.low} is not a lower bound (a finite number or -inf)")
+        if self.high == -math.inf or math.isnan(self.high):
+            raise ValueError(f"high {self.high} is not an upper bound (a finite number or inf)")
         if not self.low < self.high:
             raise ValueError(f"low {self.low} is not below high {self.high}")
         if (self.low - self.mean) / self.std > 6 or (self.mean - self.high) / self.std > 6:
             raise ValueError("the truncation interval lies more than 6 std away from the mean")
         return self
 
+    @functools.cached_property
+    def _standard_interval(self) -> tuple[float, float]:
+        return (self.low - self.mean) / self.std, (self.high - self.mean) / self.std
+
+    @functools.cached_property
+    def acceptance(self) -> float:
+        """Probability that an untruncated draw falls in ``[low, high]``."""
+        return _mass(*self._standard_interval)
+
     def _draw(self, rng: np.random.Generator) -> float:
-        while True:
-            value = float(rng.normal(self.mean, self.std))
-            if self.low <= value <= self.high:
-                return value
+        if self.acceptance >= MIN_ACCEPTANCE:
+            while True:
+                value = float(rng.normal(self.mean, self.std))
+                if self.low <= value <= self.high:
+                    return value
+        x = _truncated_quantile(*self._standard_interval, float(rng.random()))
+        return min(max(self.mean + self.std * x, self.low), self.high)
 
     def bounds(self) -> tuple[float, float]:
         return (self.low, self.high)
@@ -208,6 +263,9 @@ class RandInt(_Dist):
 
     @model_validator(mode="after")
     def _ordered(self) -> RandInt:
+        for end in (self.low, self.high):
+            if abs(end) > MAX_RANDINT:
+                raise ValueError(f"bound {end} is outside -{MAX_RANDINT}..{MAX_RANDINT}")
         if not self.low <= self.high:
             raise ValueError(f"low {self.low} is above high {self.high}")
         return self
@@ -231,8 +289,8 @@ class Choice(_Dist):
         if self.weights is not None:
             if len(self.weights) != len(self.values):
                 raise ValueError("weights and values differ in length")
-            if min(self.weights) < 0 or sum(self.weights) <= 0:
-                raise ValueError("weights must be non-negative with a positive sum")
+            if min(self.weights) < 0 or not 0 < sum(self.weights) < math.inf:
+                raise ValueError("weights must be non-negative with a positive, finite sum")
         return self
 
     def _draw(self, rng: np.random.Generator) -> float:

@@ -18,7 +18,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -31,42 +30,38 @@ from fdif_core.mappers import MAPPERS
 from fdif_core.migrations import PRESET_VERSION, migrate_preset
 from fdif_core.shapes import ShapeClass
 
+MAX_WEIGHT = 1e6  # weights are relative; products of three stay far from overflow
+
 
 class Weighted(BaseModel):
     """A name with a sampling weight."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str
-    weight: float = Field(default=1.0, ge=0)
+    weight: float = Field(default=1.0, ge=0, le=MAX_WEIGHT)
 
 
-def _weighted(items: list) -> list[Weighted]:
+def _as_tables(items: object) -> object:
+    """Names written as plain strings become ``{name}`` tables (before validation)."""
     if not isinstance(items, list):
-        raise ValueError(f"{items!r} is not a list of names or {{name, weight}} tables")
-    out = []
-    for i, item in enumerate(items):
-        if isinstance(item, str):
-            item = {"name": item}
-        try:
-            out.append(Weighted.model_validate(item))
-        except ValidationError as err:
-            problem = err.errors()[0]
-            where = ".".join(str(p) for p in problem["loc"])
-            raise ValueError(f"[{i}]{'.' + where if where else ''}: "
-                             f"{problem['msg']}") from None
-    names = [w.name for w in out]
+        return items
+    return [{"name": item} if isinstance(item, str) else item for item in items]
+
+
+def _distinct_with_weight(items: list[Weighted]) -> list[Weighted]:
+    names = [w.name for w in items]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValueError(f"{dupes[0]!r} is listed twice")
-    if out and sum(w.weight for w in out) <= 0:
+    if items and sum(w.weight for w in items) <= 0:
         raise ValueError("the weights sum to zero")
-    return out
+    return items
 
 
 class DatasetDefaults(BaseModel):
     """Defaults of ``fdif generate`` for this preset."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     seed: int = Field(default=0, ge=0)
     num_samples: int = Field(default=100, ge=1)
     num_val_samples: int = Field(default=0, ge=0)
@@ -76,7 +71,7 @@ class DatasetDefaults(BaseModel):
 class Preset(BaseModel):
     """A generation preset file (``presets/*.toml``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     schema_version: int = PRESET_VERSION
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
@@ -98,8 +93,13 @@ class Preset(BaseModel):
 
     @field_validator("classes", "mappers", "displacements", mode="before")
     @classmethod
-    def _weights(cls, v: list) -> list[Weighted]:
-        return _weighted(v)
+    def _names(cls, v: object) -> object:
+        return _as_tables(v)
+
+    @field_validator("classes", "mappers", "displacements")
+    @classmethod
+    def _weights(cls, v: list[Weighted]) -> list[Weighted]:
+        return _distinct_with_weight(v)
 
     @field_validator("grid")
     @classmethod

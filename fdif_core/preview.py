@@ -20,9 +20,11 @@ import torch
 
 from fdif_core.compose import quantize
 from fdif_core.displacements import get_displacement
+from fdif_core.errors import FdifError
 from fdif_core.grid import Grid
 from fdif_core.mappers import get_mapper
 from fdif_core.nodes.mapper import class_mapper
+from fdif_core.nodes.registry import finite_number
 from fdif_core.objects import evaluate_object
 from fdif_core.placement import PLACEMENT_PARAMS, Placement, sample_placement
 from fdif_core.shapes import ShapeClass, sample_class
@@ -106,6 +108,11 @@ def draw_instance(shape: ShapeClass, grid: Grid, seed: int, *, transform: bool, 
     Instance
     """
     values = dict(overrides or {})
+    for name, value in values.items():
+        try:
+            finite_number(value)
+        except ValueError as err:
+            raise FdifError(f"{shape.name}: {name}: {err}") from None
     placement_set = {k: values.pop(k) for k in list(values) if k in PLACEMENT_PARAMS}
     if centred:
         placement_set = {"tx": 0.0, "ty": 0.0, "tz": 0.0, **placement_set}

@@ -11,23 +11,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fdif_core.distributions import ParamValue, _Dist, eval_product, product_names
+from fdif_core.errors import FdifError
 from fdif_core.grid import GRID_QUANTITIES
 from fdif_core.nodes import NODE_KINDS, node_kind
 from fdif_core.nodes.base import SDF2, SDF3
+from fdif_core.nodes.registry import finite_number
 
 SHAPE_SCHEMA_VERSION = 1
+MAX_NODE_DEPTH = 32  # nodes inside each other; shipped classes use at most 5
 
 
 class NodeSpec(BaseModel):
     """One node of a shape tree."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: str
     params: dict[str, float | int | str] = Field(default_factory=dict)
     children: list[NodeSpec] = Field(default_factory=list)
@@ -36,7 +40,7 @@ class NodeSpec(BaseModel):
 class ShapeClass(BaseModel):
     """A shape class file (``shapes/*.toml``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     schema_version: int = SHAPE_SCHEMA_VERSION
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     display_name: str = ""
@@ -46,6 +50,13 @@ class ShapeClass(BaseModel):
     fdif_id: int | None = None
     params: dict[str, ParamValue] = Field(default_factory=dict)
     shape: NodeSpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shallow_tree(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            check_tree_depth(data.get("shape"))
+        return data
 
     @model_validator(mode="after")
     def _check_tree(self) -> ShapeClass:
@@ -60,6 +71,24 @@ class ShapeClass(BaseModel):
         """SHA-256 of the canonical JSON of the class (what presets pin)."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_tree_depth(node: Any, limit: int = MAX_NODE_DEPTH) -> None:
+    """Refuse a node tree (data, before validation) with nodes nested deeper than ``limit``.
+
+    Checked without recursion, before anything recurses over the tree (validation, sampling,
+    compilation and evaluation all do).
+    """
+    stack = [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, dict):
+            continue
+        if depth > limit:
+            raise ValueError(f"shape: nodes nested deeper than {limit} levels")
+        children = item.get("children")
+        if isinstance(children, list):
+            stack.extend((child, depth + 1) for child in children)
 
 
 def _references(value: ParamValue) -> tuple[str, str | None]:
@@ -179,8 +208,11 @@ def _check_extra(value: Any, path: str, class_params: set[str]) -> None:
     if isinstance(value, str):
         if value not in class_params:
             raise ValueError(f"{path}: {value!r} is not a class parameter")
-    elif isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise ValueError(f"{path}: {value!r} is not a finite number")
+    else:
+        try:
+            finite_number(value)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
 
 
 def _keeps_string(kind: Any, pname: str) -> bool:
@@ -220,6 +252,9 @@ def sample_params(shape: ShapeClass, rng: np.random.Generator, grid_size: dict[s
         else:
             resolved = value
         values[pname] = overrides.get(pname, resolved)
+        if not math.isfinite(values[pname]):  # finite numbers whose product overflows
+            raise FdifError(f"{shape.name}: params.{pname}: drew {values[pname]}, not a finite "
+                            "number (its scale or product overflows)")
         env[pname] = values[pname]
     return {pname: values[pname] for pname in shape.params}
 

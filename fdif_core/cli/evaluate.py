@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
+import sys
 import zipfile
 from pathlib import Path
 
@@ -68,9 +70,12 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
         if not sep or not name:
             raise FdifError(f"--set {item!r}: expected NAME=VALUE")
         try:
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise FdifError(f"--set {item!r}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise FdifError(f"--set {item!r}: {value.strip()!r} is not a finite number")
+        out[name.strip()] = number
     return out
 
 
@@ -127,7 +132,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from fdif_core.compose import Composer
+    from fdif_core.compose import Composer, surface_warnings
     from fdif_core.presets import load_preset
 
     configure_threads()
@@ -139,6 +144,8 @@ def _sample(args: argparse.Namespace) -> int:
     meta = {"preset": loaded.preset.name, "preset_hash": loaded.preset.content_hash,
             "seed": seed, "index": args.index, "objects": sample.objects}
     save_npz(args.out, {"image": sample.image, "label": sample.label}, meta)
+    for message in surface_warnings(args.index, sample.objects, sample.image.size):
+        print(f"fdif: warning: {message}", file=sys.stderr)
     return 0
 
 

@@ -143,10 +143,12 @@ def _mesh(args: argparse.Namespace) -> int:
         bounds = (-half, half)
     lo = np.floor(np.asarray(bounds[0]) / args.step - 2) * args.step
     hi = np.ceil(np.asarray(bounds[1]) / args.step + 2) * args.step
-    counts = np.round((hi - lo) / args.step).astype(int) + 1
-    if int(np.prod(counts)) > 400**3:
-        raise FdifError(f"--step {args.step}: the meshing grid would have {counts.tolist()} "
-                        "points; use a larger step")
+    counts = np.round((hi - lo) / args.step) + 1  # floats: huge parameters must not wrap
+    points = float(np.prod(counts))
+    if not points <= 400**3:
+        raise FdifError(f"--step {args.step}: the meshing grid would have {points:.3g} points "
+                        f"(limit {400**3}); use a larger step or smaller parameters")
+    counts = counts.astype(int)
     axes = [torch.as_tensor(lo[i] + args.step * np.arange(counts[i]), dtype=torch.float32)
             for i in range(3)]
     values = sdf((axes[0].view(1, 1, -1), axes[1].view(1, -1, 1), axes[2].view(-1, 1, 1)))

@@ -507,9 +507,12 @@ def _run_samples(job: _Job, storage: Storage, pending: list[int], cfg: GenerateC
                                 eta_s=round((total - computed) / rate, 1) if rate else None)
 
     yield generating.event(computed, written=written, already_complete=computed)
+    notes = SurfaceNotes()
     for item in _produce(job, storage, pending, cfg):
         if item.kind == COMPUTED:
             computed += 1
+            notes.add(item.warnings)
+            yield from notes.events()
             yield generate_event()
         elif item.kind == WRITTEN:
             complete.add(item.index)
@@ -527,6 +530,7 @@ def _run_samples(job: _Job, storage: Storage, pending: list[int], cfg: GenerateC
             yield writing.event(written)
         elif phase.due():
             yield generate_event() if phase is generating else writing.event(written)
+    yield from notes.events(final=True)
 
 
 def _done_event(job: _Job, root: Path, made: int, mine: int, elapsed: float,
@@ -572,6 +576,36 @@ def _batch_size(job: _Job) -> int:
     return gpu_batch_size(job.layout.grid) if job.device.startswith("cuda") else 1
 
 
+class SurfaceNotes:
+    """Warnings about objects without a surface in the grid, as ``warning`` events.
+
+    The first :attr:`SHOWN` are reported one by one; a class that never has a surface
+    (a formula that is NaN everywhere) would otherwise repeat its warning in every sample.
+    """
+
+    SHOWN = 20
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.count = 0
+
+    def add(self, messages: list[str]) -> None:
+        """Record the warnings of one sample."""
+        self.pending.extend(messages)
+
+    def events(self, final: bool = False) -> Iterator[Event]:
+        """The warnings to report now; with ``final``, a count of those left out."""
+        for message in self.pending:
+            self.count += 1
+            if self.count <= self.SHOWN:
+                yield Event("warning", {"message": message})
+        self.pending.clear()
+        if final and self.count > self.SHOWN:
+            yield Event("warning", {"message": f"{self.count - self.SHOWN} more objects had no "
+                                    f"surface in the grid ({self.count} in all; the first "
+                                    f"{self.SHOWN} are shown)"})
+
+
 def _produce(job: _Job, storage: Storage, pending: list[int],
              cfg: GenerateConfig) -> Iterator[Produced]:
     """Compute and write the pending samples, reporting as they are computed and written;
@@ -601,13 +635,14 @@ def _written(writer: WriterPool, timeout: float = 0) -> Iterator[Produced]:
         yield Produced(IDLE)
 
 
-def _submit(writer: WriterPool, index: int, files: Callable[[], list[tuple[str, bytes]]]) \
-        -> Iterator[Produced]:
-    """Queue a computed sample for writing, reporting writes while the writers are full."""
+def _submit(writer: WriterPool, index: int, files: Callable[[], list[tuple[str, bytes]]],
+            warnings: list[str]) -> Iterator[Produced]:
+    """Queue a computed sample for writing (its ``warnings`` reported with it), reporting
+    writes while the writers are full."""
     while writer.full:
         yield from _written(writer, POLL_S)
     writer.submit(index, files)
-    yield Produced(COMPUTED, index)
+    yield Produced(COMPUTED, index, warnings=warnings)
     yield from _written(writer)
 
 
@@ -654,7 +689,8 @@ def _produce_here(job: _Job, writer: WriterPool, tasks: list[list[int]]) -> Iter
                 future.result()
             raise
         for sample in computed:
-            yield from _submit(writer, sample.index, lambda c=sample: maker.encode(c))
+            yield from _submit(writer, sample.index, lambda c=sample: maker.encode(c),
+                               sample.warnings)
 
 
 def _produce_pool(job: _Job, writer: WriterPool, tasks: list[list[int]],
@@ -680,8 +716,8 @@ def _produce_pool(job: _Job, writer: WriterPool, tasks: list[list[int]],
             done, _ = wait(list(in_flight), timeout=POLL_S, return_when=FIRST_COMPLETED)
             for fut in done:
                 in_flight.remove(fut)
-                for index, files in fut.result():
-                    yield from _submit(writer, index, lambda f=files: f)
+                for index, files, warnings in fut.result():
+                    yield from _submit(writer, index, lambda f=files: f, warnings)
                 nxt = next(queue, None)
                 if nxt is not None:
                     in_flight.add(pool.submit(make_in_worker, nxt))

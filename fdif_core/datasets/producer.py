@@ -12,7 +12,7 @@ import math
 import os
 import signal
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from fdif_core.batch import BatchRenderer
-from fdif_core.compose import Composer, Sample, sample_rng
+from fdif_core.compose import Composer, Sample, sample_rng, surface_warnings
 from fdif_core.datasets.layout import Layout, json_bytes
 from fdif_core.datasets.nifti import nifti_bytes
 from fdif_core.grid import Grid
@@ -64,6 +64,7 @@ class Computed:
     image: np.ndarray
     label: np.ndarray | None
     stats: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)  # objects without a surface
 
 
 def blosc2_bytes(array: np.ndarray, level: int) -> bytes:
@@ -121,11 +122,14 @@ class SampleMaker:
         x = get_mapper(plan.mapper)(evaluated.sdf).clamp(0, PEAK).to(torch.float32)
         hist = torch.bincount(x.floor().to(torch.int64).flatten(), minlength=int(PEAK) + 1)
         z = (x - x.mean()) / torch.clamp(x.std(), min=1e-8)
+        inside = int((evaluated.sdf <= 0).sum())
         stats = {"index": index, "split": self.layout.split(index), "class": entry.id - 1,
-                 "objects": 1, "visible": int(bool((evaluated.sdf <= 0).any())),
-                 "voxels": int(x.numel()), "foreground": int((evaluated.sdf <= 0).sum()),
+                 "objects": 1, "visible": int(inside > 0),
+                 "voxels": int(x.numel()), "foreground": inside,
                  "intensity_hist": [int(v) for v in hist.cpu()]}
-        return Computed(index, z[None].cpu().numpy().astype(np.float32), None, stats)
+        meta = {**plan.metadata(), "volume": inside}
+        return Computed(index, z[None].cpu().numpy().astype(np.float32), None, stats,
+                        surface_warnings(index, [meta], int(x.numel())))
 
     # -- segmentation --------------------------------------------------------------------------
     def _segmentation(self, sample: Sample) -> Computed:
@@ -143,7 +147,8 @@ class SampleMaker:
         stats["class_voxels"] = [
             {str(c): int(n) for c, n in enumerate(np.bincount(t.ravel())) if c and n}
             for t in tasks]
-        return Computed(index, image, label.astype(self.label_type, copy=False), stats)
+        return Computed(index, image, label.astype(self.label_type, copy=False), stats,
+                        surface_warnings(index, sample.objects, int(first.size)))
 
     # -- public ----------------------------------------------------------------------------------
     def compute(self, index: int) -> Computed:
@@ -206,8 +211,8 @@ def init_worker(source: str, libraries: tuple[str, ...], expected_hash: str, lay
     _MAKER = SampleMaker(loaded, layout, options, seed, device)
 
 
-def make_in_worker(indices: list[int]) -> list[tuple[int, list[tuple[str, bytes]]]]:
-    """Process-pool task: the files of samples ``indices``, rendered together
+def make_in_worker(indices: list[int]) -> list[tuple[int, list[tuple[str, bytes]], list[str]]]:
+    """Process-pool task: the files and warnings of samples ``indices``, rendered together
     (:meth:`SampleMaker.compute_many`)."""
     assert _MAKER is not None, "init_worker did not run"
-    return [(c.index, _MAKER.encode(c)) for c in _MAKER.compute_many(indices)]
+    return [(c.index, _MAKER.encode(c), c.warnings) for c in _MAKER.compute_many(indices)]

@@ -23,12 +23,14 @@ COMPUTED, WRITTEN, WRITING, IDLE = "computed", "written", "writing", "idle"
 
 @dataclass(frozen=True)
 class Produced:
-    """What the sample producer reports: a sample ``computed`` or ``written`` (with its
-    files), ``writing`` (every sample is computed, the last writes remain) or ``idle``."""
+    """What the sample producer reports: a sample ``computed`` (with its warnings about
+    objects without a surface) or ``written`` (with its files), ``writing`` (every sample is
+    computed, the last writes remain) or ``idle``."""
 
     kind: str
     index: int = -1
     paths: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 class Phase:

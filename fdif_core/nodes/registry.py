@@ -6,6 +6,7 @@ Its :class:`ParamSpec` list is the metadata an editor needs (range, unit, defaul
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,10 +58,7 @@ class ParamSpec:
             if value not in self.choices:
                 raise ValueError(f"{value!r} is not one of {list(self.choices)}")
             return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{value!r} is not a number")
-        if value != value:
-            raise ValueError("NaN is not allowed")
+        finite_number(value)
         if self.integer and float(value) != int(value):
             raise ValueError(f"{value} is not an integer")
         if self.minimum is not None and value < self.minimum:
@@ -68,6 +66,19 @@ class ParamSpec:
         if self.maximum is not None and value > self.maximum:
             raise ValueError(f"{value} is above the maximum {self.maximum}")
         return int(value) if self.integer else float(value)
+
+
+def finite_number(value: Any) -> float:
+    """``value`` as a float if it is a finite number (not a bool), else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{value!r} is not a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"an integer of {len(str(abs(value)))} digits is too large") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
 
 
 @dataclass(frozen=True)
