@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fdif_core.compose import Composer, Sample
+from fdif_core.compose import Composer, Sample, surface_warnings
 from fdif_core.datasets.nifti import label_dtype
 from fdif_core.displacements import NONE, get_displacement
 from fdif_core.grid import Grid
@@ -67,6 +67,8 @@ class SamplePreview:
     label_names: list[dict[int, str]]
     metadata: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: what ``fdif generate`` warns about this sample (objects with no surface in the grid)
+    warnings: list[str] = field(default_factory=list)
 
     def task_label(self, task: int = 0) -> np.ndarray:
         """The ``(D, H, W)`` label volume of channel ``task``."""
@@ -158,4 +160,5 @@ def preview_sample(loaded: LoadedPreset, seed: int, index: int,
     timings = {"draw": (planned - start) * 1e3, "render": (rendered - planned) * 1e3,
                "tables": (done - rendered) * 1e3}
     return SamplePreview(loaded.preset.name, seed, index, composer.grid, sample.image, label,
-                         sample.owner, rows, tasks, names, sample.objects, timings)
+                         sample.owner, rows, tasks, names, sample.objects, timings,
+                         surface_warnings(index, sample.objects, sample.image.size))

@@ -111,10 +111,8 @@ class CompositionMode(QObject):
         for number in [n for n in self._requested_at if n < result.request.number]:
             del self._requested_at[number]
         self.last_update_ms = (time.perf_counter() - started) * 1e3 if started else result.total_ms
-        for row in preview.empty_objects:
-            if row.inside == 0:
-                log.warning("sample %d: object %d (%s) has no voxel inside the grid",
-                            preview.index, row.position, row.class_name)
+        for message in preview.warnings:  # as fdif generate warns
+            log.warning(message)
         self.shown.emit(result)
 
     def show_failure(self, request: SampleRequest, message: str) -> None:

@@ -10,6 +10,8 @@ from fdif_core.datasets.nifti import nifti_bytes
 from fdif_core.presets import load_preset
 from tests.core.datasets_util import run_cli, tiny_preset
 
+FIXTURES_TINY = Path(__file__).parent / "fixtures" / "train_tiny.toml"
+
 
 def _written(out: Path, index: int) -> tuple[bytes, bytes]:
     batch = f"batch_{index // 1000:04d}"
@@ -70,3 +72,14 @@ def test_owner_map_rows_and_label_names_agree_with_the_label(tmp_path):
 def test_negative_index_is_refused():
     with pytest.raises(ValueError, match="index -1 must be >= 0"):
         preview_sample(load_preset("quick"), 0, -1)
+
+
+def test_objects_without_a_surface_are_warned_about_as_generate_does(tmp_path):
+    text = (FIXTURES_TINY.read_text().replace('classes = ["sphere", "torus", "cone", "square_prism"]',
+                                              'classes = ["sphere"]'))
+    path = tmp_path / "far.toml"
+    path.write_text(text.replace("grid = [24, 24, 24]", "grid = [1024, 8, 8]"))
+    preview = preview_sample(load_preset(path), 0, 0)
+    assert preview.warnings
+    assert all(" has no surface in the grid: it covers no voxel" in m for m in preview.warnings)
+    assert preview.warnings[0].startswith("sample 0: objects[0] (class 1 ")
