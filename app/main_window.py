@@ -19,7 +19,6 @@ from PyQt6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QMainWindow,
-    QMessageBox,
     QTabWidget,
     QUndoView,
     QWidget,
@@ -29,7 +28,6 @@ from app.actions import ACTIONS, make_actions
 from app.bundle_actions import BundleActions
 from app.composition.mode import CompositionMode
 from app.composition.preset_editor import PresetEditor
-from app.dialogs import ShortcutsDialog, about_text
 from app.document import ShapeDocument
 from app.file_actions import FileActions
 from app.jobs.panel import JobsPanel
@@ -39,8 +37,9 @@ from app.panels.instance_panel import InstancePanel
 from app.panels.library import LibraryBrowser
 from app.panels.log import LogView
 from app.preview import PreviewRequest, PreviewResult, PreviewService
-from app.state import IMAGE_WINDOW, InstanceState, ViewState
+from app.state import InstanceState, ViewState
 from app.status_line import StatusLine
+from app.window_slots import connect_actions
 from app.workspace import Workspace
 from fdif_core.errors import FdifError
 from fdif_core.library import resolve_shape
@@ -51,8 +50,6 @@ log = logging.getLogger("fdif.studio")
 START_CLASS = "five_star_prism"  # a built-in class with a surface worth looking at
 START_PRESET = "quick"  # composition mode opens on it: small samples, every class
 OPENABLE = (".toml", ".fdifbundle")
-VIEW_KEYS = {"view_3d": "3d", "view_axial": "axial", "view_coronal": "coronal",
-             "view_sagittal": "sagittal", "view_grid": None}
 MODES = ("designer", "composition")
 MODE_DOCKS = {"designer": ("inspector", "instance"), "composition": ("sample", "preset")}
 #: actions that act on one mode only (disabled in the other)
@@ -181,38 +178,7 @@ class MainWindow(QMainWindow):
 
     # -- wiring ----------------------------------------------------------------------------
     def _connect(self) -> None:
-        slots = {"new": self.files.new, "new_preset": self.files.new_preset,
-                 "open": self.files.open, "save": self.files.save,
-                 "save_as": self.files.save_as, "save_to_library": self.files.save_to_library,
-                 "export_bundle": self.bundles.export, "import_bundle": self.bundles.import_,
-                 "mode_designer": lambda: self.set_mode("designer"),
-                 "mode_composition": lambda: self.set_mode("composition"),
-                 "next_sample": lambda: self.composition.sample.step(1),
-                 "previous_sample": lambda: self.composition.sample.step(-1),
-                 "export_mesh": self.export_mesh, "screenshot": self.screenshot,
-                 "quit": self.close, "undo": self.undo_group.undo,
-                 "redo": self.undo_group.redo, "reroll": self.instance.reroll,
-                 "remove_node": self.inspector.remove_node,
-                 "move_up": lambda: self.inspector.move_node(-1),
-                 "move_down": lambda: self.inspector.move_node(1), "find": self.focus_search,
-                 "reset_camera": lambda: self.active_workspace.viewport.reset_camera(),
-                 "reset_window": lambda: self.active_view_state.set_window(*IMAGE_WINDOW),
-                 "toggle_overlay": self._set_overlay_visible,
-                 "toggle_outline": self._set_overlay_outline,
-                 "toggle_planes": self._set_planes_visible,
-                 "toggle_intensity": self.workspace.viewport.set_colour_by_intensity,
-                 "shortcuts": lambda: ShortcutsDialog(self).exec(),
-                 "about": lambda: QMessageBox.about(self, "About FDIF Studio", about_text()),
-                 "new_generation_job": lambda: self.jobs.new_job("generate"),
-                 "new_training_job": lambda: self.jobs.new_job("train"),
-                 "new_finetune_job": lambda: self.jobs.new_job("finetune"),
-                 "open_dataset": self.jobs.open_dataset}
-        for key, name in VIEW_KEYS.items():
-            slots[key] = lambda _=False, n=name: self.active_workspace.grid.maximise(n)
-        for key, slot in slots.items():
-            action = self.actions[key]
-            (action.toggled if action.isCheckable() else action.triggered).connect(
-                slot if action.isCheckable() else (lambda _=False, s=slot: s()))
+        connect_actions(self)
         group = self.undo_group
         group.canUndoChanged.connect(self.actions["undo"].setEnabled)
         group.canRedoChanged.connect(self.actions["redo"].setEnabled)
@@ -319,13 +285,13 @@ class MainWindow(QMainWindow):
         self.files.open_shape(shape, str(source) if source and source.is_file() else "")
         self.set_mode("designer")
 
-    def _set_overlay_visible(self, on: bool) -> None:
+    def set_overlay_visible(self, on: bool) -> None:
         self.active_view_state.set_overlay(visible=on)
 
-    def _set_overlay_outline(self, on: bool) -> None:
+    def set_overlay_outline(self, on: bool) -> None:
         self.active_view_state.set_overlay(outline=on)
 
-    def _set_planes_visible(self, on: bool) -> None:
+    def set_planes_visible(self, on: bool) -> None:
         self.active_workspace.viewport.set_planes_visible(on)
 
     # -- previews --------------------------------------------------------------------------
