@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from fdif_core.errors import FdifError
+from fdif_core.errors import FdifError, one_line
 
 VERB_MODULES = ("shapes", "evaluate", "presets", "generate", "train")
 
@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except (FdifError, KeyError, ValueError) as err:
         message = err.args[0] if err.args else str(err)
-        print(f"fdif: error: {message}", file=sys.stderr)
+        print(f"fdif: error: {one_line(message)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fdif: interrupted", file=sys.stderr)
