@@ -14,6 +14,7 @@ from fdif_core.errors import FdifError
 from fdif_core.files import atomic_write_bytes
 from fdif_core.grid import Grid
 from fdif_core.library import resolve_shape
+from fdif_core.memory import grid_label, object_bytes, require, sample_bytes
 from fdif_core.preview import DEFAULT_MAPPER, PLACEMENTS
 from fdif_core.threads import configure_threads
 
@@ -98,6 +99,9 @@ def _sdf(args: argparse.Namespace) -> int:
     configure_threads()
     shape = resolve_shape(args.shape, tuple(Path(p) for p in args.library))
     grid = Grid.reference(grid_shape(args.grid))
+    device = _check_device(args.device)
+    require(object_bytes(grid.shape, args.displacement),
+            f"--grid {' '.join(map(str, args.grid))}", "use a smaller grid", device)
     instance = draw_instance(shape, grid, args.seed, transform=not args.no_transform,
                              centred=args.center, displacement=args.displacement,
                              overrides=parse_assignments(args.set))
@@ -135,7 +139,13 @@ def _sample(args: argparse.Namespace) -> int:
     seed = loaded.preset.dataset.seed if args.seed is None else args.seed
     if args.index < 0:
         raise FdifError(f"--index {args.index}: must be >= 0")
-    sample = Composer(loaded, _check_device(args.device)).sample(seed, args.index)
+    composer = Composer(loaded, _check_device(args.device))
+    preset = loaded.preset
+    tasks = len(composer.vocab) if composer.vocab else 1
+    require(sample_bytes(preset.grid, [d.name for d in preset.displacements], tasks),
+            f"preset {preset.name!r} (grid {grid_label(preset.grid)})",
+            "use a smaller grid in the preset", composer.device)
+    sample = composer.sample(seed, args.index)
     meta = {"preset": loaded.preset.name, "preset_hash": loaded.preset.content_hash,
             "seed": seed, "index": args.index, "objects": sample.objects}
     save_npz(args.out, {"image": sample.image, "label": sample.label}, meta)

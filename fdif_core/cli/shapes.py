@@ -117,11 +117,10 @@ def _check_bounds(shape, samples: int = 3, grid: int = 64) -> None:
 
 
 def _mesh(args: argparse.Namespace) -> int:
-    import torch
-
     from fdif_core.cli.evaluate import grid_shape, parse_assignments
     from fdif_core.grid import Grid
-    from fdif_core.meshing import marching_cubes, write_mesh
+    from fdif_core.memory import mesh_bytes, require
+    from fdif_core.meshing import Lattice, marching_cubes, write_mesh
     from fdif_core.shapes import compile_tree, sample_class
 
     if args.out.suffix.lower() not in MESH_FORMATS:
@@ -141,17 +140,10 @@ def _mesh(args: argparse.Namespace) -> int:
     if bounds is None:
         half = np.array([grid.shape[2], grid.shape[1], grid.shape[0]], dtype=np.float64) / 2
         bounds = (-half, half)
-    lo = np.floor(np.asarray(bounds[0]) / args.step - 2) * args.step
-    hi = np.ceil(np.asarray(bounds[1]) / args.step + 2) * args.step
-    counts = np.round((hi - lo) / args.step).astype(int) + 1
-    if int(np.prod(counts)) > 400**3:
-        raise FdifError(f"--step {args.step}: the meshing grid would have {counts.tolist()} "
-                        "points; use a larger step")
-    axes = [torch.as_tensor(lo[i] + args.step * np.arange(counts[i]), dtype=torch.float32)
-            for i in range(3)]
-    values = sdf((axes[0].view(1, 1, -1), axes[1].view(1, -1, 1), axes[2].view(-1, 1, 1)))
-    values = values.expand(int(counts[2]), int(counts[1]), int(counts[0])).numpy()
-    vertices, faces = marching_cubes(values, tuple(lo), (args.step,) * 3)
+    lattice = Lattice.around(bounds, args.step, f"this instance of {shape.name}")
+    require(mesh_bytes(lattice.points), f"meshing {shape.name} at --step {args.step:g} "
+            f"({lattice.points:,} points)", "use a larger --step")
+    vertices, faces = marching_cubes(lattice.evaluate(sdf), lattice.lo, (args.step,) * 3)
     write_mesh(args.out, vertices, faces, shape.name)
     print(f"{args.out}: {len(vertices)} vertices, {len(faces)} triangles")
     return 0

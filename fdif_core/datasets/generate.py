@@ -54,7 +54,17 @@ from fdif_core.datasets.writer import WriterPool
 from fdif_core.displacements import NONE, get_displacement
 from fdif_core.errors import FdifError
 from fdif_core.events import Event
-from fdif_core.presets import ClassEntry, LoadedPreset, class_table, load_preset
+from fdif_core.memory import (
+    ENCODE_BYTES,
+    HOST_SAMPLE_BYTES,
+    batch_bytes,
+    classification_bytes,
+    grid_label,
+    require,
+    sample_bytes,
+    voxels,
+)
+from fdif_core.presets import ClassEntry, LoadedPreset, Preset, class_table, load_preset
 
 BLOSC2_LEVEL = 8
 MAX_SAMPLES = 10_000_000
@@ -176,17 +186,27 @@ def _label_info(table: list[ClassEntry], fmt: str, multi_task: bool,
     return LabelInfo(names, tasks, labels), len(table)
 
 
-def _check_memory(grid: tuple[int, int, int], tasks: int, workers: int) -> None:
-    voxels = int(np.prod(grid))
-    need = voxels * 4 * (6 + tasks) * max(workers, 1)
-    try:
-        have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+def _check_memory(preset: Preset, fmt: str, tasks: int, workers: int, device: str,
+                  processes: int) -> None:
+    """Refuse a job whose workers would need more memory than is available
+    (:mod:`fdif_core.memory`); ``processes`` ranks share this machine, each with its own GPU."""
+    grid = tuple(preset.grid)
+    names = [d.name for d in preset.displacements]
+    what = f"grid {grid_label(grid)} with {workers} worker(s)"
+    advice = "use fewer --workers or a smaller grid"
+    on_gpu = device.startswith("cuda")
+    if fmt == "classification":
+        require(classification_bytes(grid, names) * workers * (1 if on_gpu else processes),
+                what, advice, device)
         return
-    if need > have:
-        raise FdifError(f"grid {'x'.join(map(str, grid))} needs about {need / 2**30:.1f} GiB "
-                        f"with {workers} worker(s); this machine has {have / 2**30:.1f} GiB "
-                        "(use fewer --workers or a smaller grid)")
+    if on_gpu:
+        batch = gpu_batch_size(grid)
+        require(batch_bytes(grid, batch) * workers, f"{what} in batches of {batch}", advice,
+                device)
+        host = (HOST_SAMPLE_BYTES * batch + ENCODE_BYTES) * voxels(grid)
+    else:
+        host = sample_bytes(grid, names, tasks) + ENCODE_BYTES * voxels(grid)
+    require(host * workers * processes, what, advice)
 
 
 def resolve(cfg: GenerateConfig, dist: Distributed) -> _Job:
@@ -263,7 +283,7 @@ def resolve(cfg: GenerateConfig, dist: Distributed) -> _Job:
     if not 1 <= workers <= 256:
         raise FdifError(f"--workers {workers}: must be 1..256")
     tasks = len(info.tasks) if (info.tasks and fmt != "classification") else 1
-    _check_memory(tuple(preset.grid), tasks, workers)
+    _check_memory(preset, fmt, tasks, workers, device, dist.local_world)
 
     opts: dict[str, Any] = {"compression": level}
     if fmt != "classification":
