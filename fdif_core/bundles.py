@@ -28,7 +28,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field
 
 from fdif_core.errors import FdifError, FileFormatError
-from fdif_core.files import atomic_write_bytes, parse_model, read_toml, write_toml
+from fdif_core.files import atomic_write_bytes, output_file, parse_model, read_toml, write_toml
 from fdif_core.library import ShapeLibrary, clear_cache, library_roots, shape_library, user_root
 from fdif_core.migrations import migrate_preset, migrate_shape
 from fdif_core.presets import LoadedPreset, Preset, class_table, load_preset, preset_from_file
@@ -96,12 +96,20 @@ def export_bundle(name_or_path: str | Path, out: Path,
     Returns
     -------
     Path
-        ``out`` (``.fdifbundle`` is appended when it has another suffix).
+        The file written: ``out`` (``.fdifbundle`` appended when it has another suffix), or
+        ``out/<preset name>.fdifbundle`` when ``out`` is an existing folder.
+
+    Raises
+    ------
+    FdifError
+        An unknown preset, a class that does not resolve, or a path that cannot be written.
     """
     out = Path(out)
-    if out.suffix != BUNDLE_SUFFIX:
+    if not out.is_dir() and out.suffix != BUNDLE_SUFFIX:
         out = out.with_name(out.name + BUNDLE_SUFFIX)
-    data = bundle_data(load_preset(name_or_path, extra_libraries))
+    loaded = load_preset(name_or_path, extra_libraries)
+    data = bundle_data(loaded)
+    out = output_file(out, f"{loaded.preset.name}{BUNDLE_SUFFIX}")
     atomic_write_bytes(out, tomli_w.dumps(data).encode())
     return out
 

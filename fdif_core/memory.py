@@ -56,11 +56,15 @@ BATCH_GRID_BYTES = 500
 MESH_BYTES = 48
 
 
-def gib(nbytes: float) -> str:
-    """``nbytes`` in GiB with one decimal, or in whole MiB (at least 1) below 1 GiB."""
+def format_size(nbytes: float) -> str:
+    """``nbytes`` as people read it: GiB with one decimal, else whole MiB, KiB or bytes (never
+    "0.0 GiB" for a small non-zero size)."""
     if nbytes >= GIB:
         return f"{nbytes / GIB:.1f} GiB"
-    return f"{max(round(nbytes / 2**20), 1)} MiB"
+    for unit, size in (("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= size:
+            return f"{round(nbytes / size)} {unit}"
+    return f"{round(nbytes)} bytes"
 
 
 def voxels(grid: Iterable[int]) -> int:
@@ -199,5 +203,5 @@ def require(need: int, what: str, advice: str, device: torch.device | str = "cpu
     if have is None or need <= have:
         return
     where = f" on {device}" if torch.device(device).type != "cpu" else ""
-    raise FdifError(f"{what} needs about {gib(need)} but {gib(have)} are available{where}: "
-                    f"{advice}")
+    raise FdifError(f"{what} needs about {format_size(need)} but {format_size(have)} are "
+                    f"available{where}: {advice}")

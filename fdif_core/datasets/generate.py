@@ -27,7 +27,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from fdif_core import __version__
@@ -51,6 +50,7 @@ from fdif_core.datasets.producer import (
 )
 from fdif_core.datasets.storage import STATE_DIR, Storage
 from fdif_core.datasets.writer import WriterPool
+from fdif_core.devices import parse_device
 from fdif_core.displacements import NONE, get_displacement
 from fdif_core.errors import FdifError
 from fdif_core.events import Event
@@ -59,6 +59,7 @@ from fdif_core.memory import (
     HOST_SAMPLE_BYTES,
     batch_bytes,
     classification_bytes,
+    format_size,
     grid_label,
     require,
     sample_bytes,
@@ -268,14 +269,9 @@ def resolve(cfg: GenerateConfig, dist: Distributed) -> _Job:
         raise FdifError(f"--label-dtype: {err}") from None
     options = FormatOptions(level, ltype, cfg.grid_scale, cfg.samples_per_class, vpc)
 
-    device = cfg.device
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise FdifError(f"--device {device}: CUDA is not available on this machine")
-        if device == "cuda" and dist.world > 1:
-            device = f"cuda:{dist.local_rank % torch.cuda.device_count()}"
-    elif device != "cpu":
-        raise FdifError(f"--device {device!r}: use cpu or cuda")
+    device = str(parse_device(cfg.device))
+    if device == "cuda" and dist.world > 1:
+        device = f"cuda:{dist.local_rank % torch.cuda.device_count()}"
     workers = cfg.workers
     if workers is None:
         workers = 1 if device.startswith("cuda") else \
@@ -482,14 +478,19 @@ def generate(cfg: GenerateConfig) -> Iterator[Event]:
 
 
 def _disk_warnings(root: Path, job: _Job, pending: int) -> list[str]:
-    voxels = int(np.prod(job.identity["grid"]))
-    per_sample = voxels * (4.0 if job.layout.format == "classification" else 0.8)
-    need = per_sample * pending
-    free = shutil.disk_usage(root).free
-    if need > free:
-        return [f"{pending} samples may need about {need / 2**30:.1f} GiB but only "
-                f"{free / 2**30:.1f} GiB are free in {root}"]
-    return []
+    """A warning when the pending samples (about 0.8 bytes per voxel compressed, 4 for the
+    classification format's float32) may not fit on the disk; none when the estimate is
+    below 1 MiB or the free space cannot be read."""
+    need = voxels(job.identity["grid"]) * pending * \
+        (4.0 if job.layout.format == "classification" else 0.8)
+    try:
+        free = shutil.disk_usage(root).free
+    except OSError:
+        return []
+    if need < 2**20 or need <= free:
+        return []
+    return [f"{pending} samples may need about {format_size(need)} but only {format_size(free)} "
+            f"are free in {root}"]
 
 
 def gpu_batch_size(grid: tuple[int, int, int]) -> int:

@@ -44,12 +44,13 @@ def big_preset(tmp_path: Path, base: str, n: int, **changes) -> Path:
 
 
 # -- the module ---------------------------------------------------------------------------------
-def test_sizes_are_never_printed_as_zero():
-    assert memory.gib(11.6 * GIB) == "11.6 GiB"
-    assert memory.gib(GIB) == "1.0 GiB"
-    assert memory.gib(300 * 2**20) == "300 MiB"
-    assert memory.gib(10) == "1 MiB"
-    assert memory.gib(0) == "1 MiB"
+def test_sizes_are_printed_in_units_people_read():
+    assert memory.format_size(11.6 * GIB) == "11.6 GiB"
+    assert memory.format_size(GIB) == "1.0 GiB"
+    assert memory.format_size(300 * 2**20) == "300 MiB"
+    assert memory.format_size(1536) == "2 KiB"
+    assert memory.format_size(10) == "10 bytes"
+    assert memory.format_size(0) == "0 bytes"
 
 
 def test_estimates_follow_the_measured_constants():
