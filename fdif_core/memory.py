@@ -40,6 +40,10 @@ NOISE_SAMPLE_BYTES = 130
 TASK_BYTES = 24
 #: ``generate``: encoding a sample's NIfTI files on top of composing it (+10 to +14)
 ENCODE_BYTES = 15
+#: ``generate --workers N`` (N > 1): each spawned worker process's own memory after importing
+#: the engine and loading a preset, before any sample (Private_Dirty of /proc/self/smaps_rollup:
+#: 157 MiB)
+WORKER_PROCESS_BYTES = 160 * 2**20
 #: ``generate --device cuda``: a batch's arrays on the host, per voxel of the batch (image
 #: uint8, label int32 and its stored type; from the array types, not measured)
 HOST_SAMPLE_BYTES = 6

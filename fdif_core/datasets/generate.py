@@ -57,6 +57,7 @@ from fdif_core.events import Event
 from fdif_core.memory import (
     ENCODE_BYTES,
     HOST_SAMPLE_BYTES,
+    WORKER_PROCESS_BYTES,
     batch_bytes,
     classification_bytes,
     format_size,
@@ -196,9 +197,10 @@ def _check_memory(preset: Preset, fmt: str, tasks: int, workers: int, device: st
     what = f"grid {grid_label(grid)} with {workers} worker(s)"
     advice = "use fewer --workers or a smaller grid"
     on_gpu = device.startswith("cuda")
+    spawned = WORKER_PROCESS_BYTES if workers > 1 else 0
     if fmt == "classification":
-        require(classification_bytes(grid, names) * workers * (1 if on_gpu else processes),
-                what, advice, device)
+        require((classification_bytes(grid, names) + spawned) * workers
+                * (1 if on_gpu else processes), what, advice, device)
         return
     if on_gpu:
         batch = gpu_batch_size(grid)
@@ -207,7 +209,7 @@ def _check_memory(preset: Preset, fmt: str, tasks: int, workers: int, device: st
         host = (HOST_SAMPLE_BYTES * batch + ENCODE_BYTES) * voxels(grid)
     else:
         host = sample_bytes(grid, names, tasks) + ENCODE_BYTES * voxels(grid)
-    require(host * workers * processes, what, advice)
+    require((host + spawned) * workers * processes, what, advice)
 
 
 def resolve(cfg: GenerateConfig, dist: Distributed) -> _Job:

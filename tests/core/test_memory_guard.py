@@ -139,9 +139,10 @@ def test_generate_refuses_per_worker_before_making_the_folder(tmp_path, capsys, 
     out = tmp_path / "data"
     preset = str(big_preset(tmp_path, "paper", 256))
     assert main(["generate", "--preset", preset, "--out", str(out), "--workers", "5"]) == 2
-    # (50 + 6 * 9 + 15) bytes per voxel and worker: 9.3 GiB; 4 workers (7.4 GiB) would fit
+    # (50 + 6 * 9 + 15) bytes per voxel and worker, and 160 MiB per spawned worker: 10.1 GiB;
+    # 4 workers (8.1 GiB) would not fit either, 3 (6.1 GiB) would
     assert capsys.readouterr().err == (
-        "fdif: error: grid 256x256x256 with 5 worker(s) needs about 9.3 GiB but 7.9 GiB are "
+        "fdif: error: grid 256x256x256 with 5 worker(s) needs about 10.1 GiB but 7.9 GiB are "
         "available: use fewer --workers or a smaller grid\n")
     assert main(["generate", "--preset", str(big_preset(tmp_path, "quick", 512)), "--out",
                  str(out), "--format", "classification", "--workers", "1"]) == 2
