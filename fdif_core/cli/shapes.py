@@ -71,12 +71,14 @@ def _show(args: argparse.Namespace) -> int:
 
 def _thumbnail(args: argparse.Namespace) -> int:
     from fdif_core.files import atomic_write_bytes, output_file
+    from fdif_core.threads import configure_threads
     from fdif_core.thumbnails import png_bytes, render_thumbnail
 
     if not 8 <= args.size <= 1024:
         raise FdifError(f"--size {args.size}: must be between 8 and 1024 pixels")
     if args.out.exists() and not args.out.is_dir():
         raise FdifError(f"--out {args.out}: is not a folder")
+    configure_threads()
     extra = tuple(Path(p) for p in args.library)
     for name in args.names:
         shape = resolve_shape(name, extra)

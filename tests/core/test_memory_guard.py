@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tomli_w
 
-from fdif_core import memory, meshing
+from fdif_core import memory, meshing, thumbnails
 from fdif_core.cli import main
 from fdif_core.datasets.generate import _check_memory
 from fdif_core.errors import FdifError
@@ -205,3 +205,12 @@ def test_mesh_lattice_is_evaluated_in_slabs_bitwise_as_in_one_call(monkeypatch):
     slabs = lattice.evaluate(sdf)
     assert slabs.shape == tuple(reversed(lattice.counts))
     assert np.array_equal(slabs, whole.expand(slabs.shape).numpy())
+
+
+def test_thumbnail_rays_are_evaluated_in_blocks_bitwise_as_in_one_call(monkeypatch):
+    shape = resolve_shape("organic_blob")
+    monkeypatch.setattr(thumbnails, "RAY_POINTS", 1 << 30)  # one call
+    whole = thumbnails.render_thumbnail(shape, 40)
+    monkeypatch.setattr(thumbnails, "RAY_POINTS", 3 * 40 * 96)  # blocks of 3 rows, one of 1
+    assert np.array_equal(thumbnails.render_thumbnail(shape, 40), whole)
+    assert (whole[..., 3] == 255).sum() > 100  # the class is in the picture
