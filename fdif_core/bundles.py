@@ -29,7 +29,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field
 
 from fdif_core.errors import FdifError, FileFormatError
-from fdif_core.files import atomic_write_bytes, parse_model, read_toml, write_toml
+from fdif_core.files import atomic_write_bytes, output_file, parse_model, read_toml, write_toml
 from fdif_core.library import ShapeLibrary, clear_cache, library_roots, shape_library, user_root
 from fdif_core.migrations import migrate_preset, migrate_shape
 from fdif_core.presets import LoadedPreset, Preset, class_table, load_preset, preset_from_file
@@ -97,18 +97,27 @@ def export_bundle(name_or_path: str | Path, out: Path,
     Returns
     -------
     Path
-        ``out`` (``.fdifbundle`` is appended when it has another suffix).
+        The file written: ``out`` (``.fdifbundle`` appended when it has another suffix), or
+        ``out/<preset name>.fdifbundle`` when ``out`` is an existing folder.
+
+    Raises
+    ------
+    FdifError
+        An unknown preset, a class that does not resolve, or a path that cannot be written.
     """
     return write_bundle(load_preset(name_or_path, extra_libraries), out)
 
 
 def write_bundle(loaded: LoadedPreset, out: Path) -> Path:
-    """Write the bundle of a loaded preset (e.g. one being edited) to ``out`` atomically;
-    ``.fdifbundle`` is appended when ``out`` has another suffix. Returns the path written."""
+    """Write the bundle of a loaded preset (e.g. one being edited) to ``out`` atomically:
+    ``.fdifbundle`` is appended when ``out`` has another suffix, and an existing folder gets
+    ``<preset name>.fdifbundle``. Returns the path written."""
     out = Path(out)
-    if out.suffix != BUNDLE_SUFFIX:
+    if not out.is_dir() and out.suffix != BUNDLE_SUFFIX:
         out = out.with_name(out.name + BUNDLE_SUFFIX)
-    atomic_write_bytes(out, tomli_w.dumps(bundle_data(loaded)).encode())
+    data = bundle_data(loaded)
+    out = output_file(out, f"{loaded.preset.name}{BUNDLE_SUFFIX}")
+    atomic_write_bytes(out, tomli_w.dumps(data).encode())
     return out
 
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar, get_args, get_origin
 import tomli_w
 from pydantic import BaseModel, ValidationError
 
-from fdif_core.errors import FileFormatError
+from fdif_core.errors import FdifError, FileFormatError
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -221,6 +221,37 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def output_file(out: Path, default_name: str) -> Path:
+    """Where a command that writes one file writes it, checked before any work is done.
+
+    ``out`` itself, or ``out / default_name`` when ``out`` is an existing folder. Missing
+    parent folders are created, and the folder is proved writable by creating and removing a
+    temporary file in it.
+
+    Raises
+    ------
+    FdifError
+        ``"cannot write PATH: REASON"`` with the operating system's reason.
+    """
+    path = Path(out)
+    if path.is_dir():
+        path = path / default_name
+    if path.is_dir():
+        raise FdifError(f"cannot write {path}: it is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise FdifError(f"cannot write {path}: cannot create the folder {err.filename}: "
+                        f"{err.strerror or err}") from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise FdifError(f"cannot write {path}: {err.strerror or err}") from None
+    return path
 
 
 def write_toml(path: Path, model: BaseModel) -> None:

@@ -7,15 +7,81 @@ world voxel units (x, y, z); triangles are wound counter-clockwise seen from out
 from __future__ import annotations
 
 import io
+import math
 import struct
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from fdif_core.errors import FdifError
 from fdif_core.files import atomic_write_bytes
 
 MESH_FORMATS = (".stl", ".obj", ".ply", ".vtk")
+MAX_LATTICE_POINTS = 400**3
+LATTICE_MARGIN = 2  # lattice steps beyond the bounds on every side
+SLAB_POINTS = 1 << 18  # lattice points evaluated per call (bounds the shape's temporaries)
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """The points a shape is meshed on: ``counts`` (x, y, z) points ``step`` apart from the
+    world corner ``lo`` (x, y, z)."""
+
+    lo: tuple[float, float, float]
+    counts: tuple[int, int, int]
+    step: float
+
+    @property
+    def points(self) -> int:
+        """Number of lattice points."""
+        return math.prod(self.counts)
+
+    @classmethod
+    def around(cls, bounds: tuple[np.ndarray, np.ndarray], step: float,
+               what: str = "the shape") -> Lattice:
+        """The lattice covering ``bounds`` (world ``(lo, hi)``, x y z) with a margin of
+        :data:`LATTICE_MARGIN` steps, refused before anything is allocated when its bounds are
+        not finite or it would exceed :data:`MAX_LATTICE_POINTS` points.
+
+        Raises
+        ------
+        FdifError
+            Naming ``what``, the extent and the step.
+        """
+        low, high = (np.asarray(b, dtype=np.float64) for b in bounds)
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            raise FdifError(f"{what} has no finite extent (its bounds are {low.tolist()} .. "
+                            f"{high.tolist()}); use smaller parameters")
+        lo = np.floor(low / step - LATTICE_MARGIN) * step
+        hi = np.ceil(high / step + LATTICE_MARGIN) * step
+        counts = np.round((hi - lo) / step) + 1
+        if float(np.prod(counts)) > MAX_LATTICE_POINTS:
+            extent = " x ".join(f"{v:.4g}" for v in high - low)
+            raise FdifError(f"{what} spans {extent} voxels: meshing it at step {step:g} takes "
+                            f"{' x '.join(f'{c:.4g}' for c in counts)} points, more than "
+                            f"{round(MAX_LATTICE_POINTS ** (1 / 3))}^3; use a larger step or "
+                            "smaller parameters")
+        return cls(tuple(float(v) for v in lo), tuple(int(c) for c in counts), float(step))
+
+    def axis(self, i: int) -> torch.Tensor:
+        """World coordinates along x (0), y (1) or z (2), float32."""
+        return torch.as_tensor(self.lo[i] + self.step * np.arange(self.counts[i]),
+                               dtype=torch.float32)
+
+    def evaluate(self, sdf: Callable) -> np.ndarray:
+        """``sdf`` at every point, float32 ``(z, y, x)``, evaluated slab by slab along z."""
+        nx, ny, nz = self.counts
+        x, y, z = (self.axis(i) for i in range(3))
+        out = np.empty((nz, ny, nx), dtype=np.float32)
+        depth = max(1, SLAB_POINTS // (nx * ny))
+        for z0 in range(0, nz, depth):
+            zs = z[z0:z0 + depth]
+            values = sdf((x.view(1, 1, -1), y.view(1, -1, 1), zs.view(-1, 1, 1)))
+            out[z0:z0 + len(zs)] = values.expand(len(zs), ny, nx).numpy()
+        return out
 
 
 def marching_cubes(sdf: np.ndarray, origin: tuple[float, float, float],

@@ -23,6 +23,7 @@ from fdif_core.displacements import get_displacement
 from fdif_core.errors import FdifError
 from fdif_core.grid import Grid
 from fdif_core.mappers import get_mapper
+from fdif_core.memory import grid_label, object_bytes, require
 from fdif_core.nodes.mapper import class_mapper
 from fdif_core.nodes.registry import finite_number
 from fdif_core.objects import evaluate_object
@@ -169,7 +170,15 @@ class Preview:
 
 @torch.inference_mode()
 def evaluate_instance(instance: Instance, grid: Grid, device: torch.device | str = "cpu") -> Preview:
-    """Evaluate ``instance`` on every voxel of ``grid`` and map it as the composer does."""
+    """Evaluate ``instance`` on every voxel of ``grid`` and map it as the composer does.
+
+    Raises
+    ------
+    FdifError
+        When the grid needs more memory than is available (:func:`fdif_core.memory.require`).
+    """
+    require(object_bytes(grid.shape, instance.displacement), f"grid {grid_label(grid.shape)}",
+            "use a smaller grid", device)
     start = time.perf_counter()
     evaluated = evaluate_object(instance.tree, instance.placement, grid, instance.displacement,
                                 instance.noise_seed, device, full=True)

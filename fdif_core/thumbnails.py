@@ -27,6 +27,7 @@ THUMBNAIL_GRID = (64, 64, 64)
 BASE_COLOUR = np.array([236, 148, 72], dtype=np.float64)  # the studio's surface colour
 LIGHT = np.array([-0.4, 0.6, 0.7])  # camera frame: right, up, toward the eye
 AZIMUTH, ELEVATION = math.radians(35.0), math.radians(25.0)
+RAY_POINTS = 1 << 18  # ray samples evaluated per call (bounds the class's temporaries)
 
 
 def cache_dir() -> Path:
@@ -75,16 +76,23 @@ def render_thumbnail(shape: ShapeClass, size: int = 64, depth_samples: int = 96)
     radius = max(float(np.linalg.norm(hi - lo)) / 2, 1.0) * 1.05
     right, up, forward = _camera()
     across = np.linspace(-radius, radius, size)  # columns run right, rows run down
+    down = across[::-1]
     w = np.linspace(-radius, radius, depth_samples)
-    points = (centre + across[None, :, None, None] * right + across[::-1, None, None, None] * up
-              + w[None, None, :, None] * forward)
-    points = torch.as_tensor(points, dtype=torch.float32)
-    values = sdf((points[..., 0], points[..., 1], points[..., 2])).expand(points.shape[:3]).numpy()
-    return _shade(values, w, radius, size)
+    hit = np.empty((size, size), dtype=bool)
+    depth = np.empty((size, size), dtype=np.float64)
+    rows = max(1, RAY_POINTS // (size * depth_samples))
+    for r in (slice(r0, r0 + rows) for r0 in range(0, size, rows)):
+        points = (centre + across[None, :, None, None] * right + down[r, None, None, None] * up
+                  + w[None, None, :, None] * forward)
+        points = torch.as_tensor(points, dtype=torch.float32)
+        values = sdf((points[..., 0], points[..., 1], points[..., 2])).expand(points.shape[:3])
+        hit[r], depth[r] = _first_crossing(values.numpy(), w)
+    return _shade(hit, depth, radius, size)
 
 
-def _shade(values: np.ndarray, w: np.ndarray, radius: float, size: int) -> np.ndarray:
-    """RGBA picture of the first crossing below zero of ``values`` (rows, cols, depth)."""
+def _first_crossing(values: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per ray of ``values`` (rows, cols, depth): whether it reaches ``f <= 0``, and the depth
+    ``w`` of the first crossing, refined by linear interpolation."""
     inside = values <= 0
     hit = inside.any(axis=2)
     first = inside.argmax(axis=2)
@@ -93,7 +101,11 @@ def _shade(values: np.ndarray, w: np.ndarray, radius: float, size: int) -> np.nd
     f1 = np.take_along_axis(values, first[..., None], 2)[..., 0]
     crossing = (first > 0) & (f0 > f1)
     frac = np.where(crossing, f0 / np.where(crossing, f0 - f1, 1.0), 0.0)
-    depth = w[before] + frac * (w[1] - w[0])
+    return hit, w[before] + frac * (w[1] - w[0])
+
+
+def _shade(hit: np.ndarray, depth: np.ndarray, radius: float, size: int) -> np.ndarray:
+    """RGBA picture from the rays' hits and crossing depths (rows, cols)."""
     depth = np.where(hit, depth, depth[hit].max() if hit.any() else 0.0)
     d_row, d_col = np.gradient(depth, 2 * radius / max(size - 1, 1))
     # camera frame (right, up, toward the eye); rows run down, so up is minus the row

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from fdif_core.errors import FdifError, one_line
 
@@ -39,15 +40,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_libraries(folders: Sequence[str]) -> None:
+    """Refuse a ``--library`` that is missing, not a folder, or holds no library."""
+    for folder in folders:
+        path = Path(folder)
+        if not path.exists():
+            raise FdifError(f"--library {folder}: no such folder")
+        if not path.is_dir():
+            raise FdifError(f"--library {folder}: not a folder")
+        if not ((path / "shapes").is_dir() or (path / "presets").is_dir()):
+            raise FdifError(f"--library {folder}: holds neither shapes/ nor presets/ (a library "
+                            "folder keeps shape classes in shapes/*.toml, presets in "
+                            "presets/*.toml)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fdif`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_libraries(args.library)
         return int(args.handler(args) or 0)
     except (FdifError, KeyError, ValueError) as err:
         message = err.args[0] if err.args else str(err)
         print(f"fdif: error: {one_line(message)}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a file the user named could not be read or written
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"fdif: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fdif: interrupted", file=sys.stderr)

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from fdif_core.devices import parse_device
 from fdif_core.errors import FdifError
-from fdif_core.files import atomic_write_bytes
+from fdif_core.files import atomic_write_bytes, output_file
 from fdif_core.grid import Grid
 from fdif_core.library import resolve_shape
+from fdif_core.memory import grid_label, object_bytes, require, sample_bytes
 from fdif_core.preview import DEFAULT_MAPPER, PLACEMENTS
 from fdif_core.threads import configure_threads
 
@@ -33,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="grid size: N or D H W (default 96)")
     p.add_argument("--seed", type=int, default=0, help="seed for unset parameters")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--out", type=Path, required=True, help="output .npy (D, H, W) float32")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output .npy (D, H, W) float32, or a folder for SHAPE_seedS.npy")
     p.set_defaults(handler=_sdf)
 
     p = sub.add_parser("sample", help="compose one sample of a preset (.npz)")
@@ -42,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--index", type=int, default=0, help="sample index in the dataset")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=Path, required=True,
-                   help="output .npz with image (uint8), label (int32) and metadata (JSON)")
+                   help="output .npz with image (uint8), label (int32) and metadata (JSON), "
+                   "or a folder for PRESET_seedS_indexI.npz")
     p.set_defaults(handler=_sample)
 
     p = sub.add_parser("preview", help="one class instance as the studio shows it: SDF, image "
@@ -58,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"mapper when the class fixes none (default {DEFAULT_MAPPER})")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=Path, required=True,
-                   help="output .npz: sdf (float32), image (uint8), label (uint8), metadata (JSON)")
+                   help="output .npz: sdf (float32), image (uint8), label (uint8), metadata "
+                   "(JSON), or a folder for SHAPE_seedS.npz")
     p.set_defaults(handler=_preview)
 
 
@@ -88,14 +93,6 @@ def grid_shape(values: list[int]) -> tuple[int, int, int]:
     return tuple(values)
 
 
-def _check_device(name: str):
-    import torch
-
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise FdifError(f"--device {name}: CUDA is not available on this machine")
-    return torch.device(name)
-
-
 def _sdf(args: argparse.Namespace) -> int:
     from fdif_core.objects import evaluate_object
     from fdif_core.preview import draw_instance
@@ -103,14 +100,21 @@ def _sdf(args: argparse.Namespace) -> int:
     configure_threads()
     shape = resolve_shape(args.shape, tuple(Path(p) for p in args.library))
     grid = Grid.reference(grid_shape(args.grid))
+    device = parse_device(args.device)
+    require(object_bytes(grid.shape, args.displacement),
+            f"--grid {' '.join(map(str, args.grid))}", "use a smaller grid", device)
     instance = draw_instance(shape, grid, args.seed, transform=not args.no_transform,
                              centred=args.center, displacement=args.displacement,
                              overrides=parse_assignments(args.set))
+    out = output_file(args.out, f"{shape.name}_seed{args.seed}.npy")
     evaluated = evaluate_object(instance.tree, instance.placement, grid, instance.displacement,
-                                instance.noise_seed, _check_device(args.device), full=True)
+                                instance.noise_seed, device, full=True)
+    sdf = evaluated.sdf.cpu().numpy()
     buf = io.BytesIO()
-    np.save(buf, evaluated.sdf.cpu().numpy().astype(np.float32))
-    atomic_write_bytes(args.out, buf.getvalue())
+    np.save(buf, sdf.astype(np.float32, copy=False))
+    atomic_write_bytes(out, buf.getvalue())
+    print(f"{out}: {shape.name} seed {args.seed}, grid {grid_label(grid.shape)}, "
+          f"{int((sdf <= 0).sum())} voxels inside")
     return 0
 
 
@@ -121,12 +125,14 @@ def _preview(args: argparse.Namespace) -> int:
     shape = resolve_shape(args.shape, tuple(Path(p) for p in args.library))
     settings = InstanceSettings(args.seed, grid_shape(args.grid), args.placement,
                                 args.displacement, args.mapper)
-    preview = preview_class(shape, settings, _check_device(args.device))
+    device = parse_device(args.device)
+    out = output_file(args.out, f"{shape.name}_seed{args.seed}.npz")
+    preview = preview_class(shape, settings, device)
     meta = {"shape": shape.name, "shape_hash": shape.content_hash, "seed": args.seed,
             **preview.metadata()}
-    save_npz(args.out, {"sdf": preview.sdf, "image": preview.image, "label": preview.label}, meta)
+    save_npz(out, {"sdf": preview.sdf, "image": preview.image, "label": preview.label}, meta)
     lo, hi = preview.distance_range
-    print(f"{args.out}: {shape.name} seed {args.seed}, {preview.inside} voxels inside, "
+    print(f"{out}: {shape.name} seed {args.seed}, {preview.inside} voxels inside, "
           f"distance {lo:.2f} .. {hi:.2f}, mapper {preview.instance.mapper}")
     return 0
 
@@ -140,10 +146,18 @@ def _sample(args: argparse.Namespace) -> int:
     seed = loaded.preset.dataset.seed if args.seed is None else args.seed
     if args.index < 0:
         raise FdifError(f"--index {args.index}: must be >= 0")
-    sample = Composer(loaded, _check_device(args.device)).sample(seed, args.index)
-    meta = {"preset": loaded.preset.name, "preset_hash": loaded.preset.content_hash,
+    composer = Composer(loaded, parse_device(args.device))
+    preset = loaded.preset
+    tasks = len(composer.vocab) if composer.vocab else 1
+    require(sample_bytes(preset.grid, [d.name for d in preset.displacements], tasks),
+            f"preset {preset.name!r} (grid {grid_label(preset.grid)})",
+            "use a smaller grid in the preset", composer.device)
+    out = output_file(args.out, f"{preset.name}_seed{seed}_index{args.index}.npz")
+    sample = composer.sample(seed, args.index)
+    meta = {"preset": preset.name, "preset_hash": preset.content_hash,
             "seed": seed, "index": args.index, "objects": sample.objects}
-    save_npz(args.out, {"image": sample.image, "label": sample.label}, meta)
+    save_npz(out, {"image": sample.image, "label": sample.label}, meta)
+    print(f"{out}: {preset.name} seed {seed} index {args.index}, {len(sample.objects)} objects")
     for message in surface_warnings(args.index, sample.objects, sample.image.size):
         print(f"fdif: warning: {message}", file=sys.stderr)
     return 0

@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_validate)
     p = verbs.add_parser("export", help="write a preset and every class it uses to one bundle")
     p.add_argument("name", help="preset name, .toml file or bundle")
-    p.add_argument("--out", type=Path, required=True, help=f"output file ({BUNDLE_SUFFIX})")
+    p.add_argument("--out", type=Path, required=True,
+                   help=f"output file ({BUNDLE_SUFFIX}), or a folder for PRESET{BUNDLE_SUFFIX}")
     p.set_defaults(handler=_export)
     p = verbs.add_parser("edit", help="apply edits to a preset and write the result",
                          description="Apply edits in the order given (each validated, as the "

@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("mesh", help="mesh a sampled instance of a class (marching cubes)")
     p.add_argument("shape", help="canonical name, alias or shape .toml file")
     p.add_argument("--out", type=Path, required=True,
-                   help=f"output mesh, format by suffix: {', '.join(MESH_FORMATS)}")
+                   help=f"output mesh, format by suffix: {', '.join(MESH_FORMATS)}; or a "
+                   "folder for SHAPE_seedS.stl")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="fix a class parameter")
     p.add_argument("--grid", type=int, nargs="+", default=[96], metavar="N",
@@ -69,17 +70,19 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _thumbnail(args: argparse.Namespace) -> int:
-    from fdif_core.files import atomic_write_bytes
+    from fdif_core.files import atomic_write_bytes, output_file
+    from fdif_core.threads import configure_threads
     from fdif_core.thumbnails import png_bytes, render_thumbnail
 
     if not 8 <= args.size <= 1024:
         raise FdifError(f"--size {args.size}: must be between 8 and 1024 pixels")
     if args.out.exists() and not args.out.is_dir():
         raise FdifError(f"--out {args.out}: is not a folder")
+    configure_threads()
     extra = tuple(Path(p) for p in args.library)
     for name in args.names:
         shape = resolve_shape(name, extra)
-        path = args.out / f"{shape.name}.png"
+        path = output_file(args.out / f"{shape.name}.png", f"{shape.name}.png")
         atomic_write_bytes(path, png_bytes(render_thumbnail(shape, args.size)))
         print(path)
     return 0
@@ -117,15 +120,15 @@ def _check_bounds(shape, samples: int = 3, grid: int = 64) -> None:
 
 
 def _mesh(args: argparse.Namespace) -> int:
-    import torch
-
     from fdif_core.cli.evaluate import grid_shape, parse_assignments
+    from fdif_core.files import output_file
     from fdif_core.grid import Grid
-    from fdif_core.meshing import marching_cubes, write_mesh
+    from fdif_core.memory import mesh_bytes, require
+    from fdif_core.meshing import Lattice, marching_cubes, write_mesh
     from fdif_core.shapes import compile_tree, sample_class
 
-    if args.out.suffix.lower() not in MESH_FORMATS:
-        raise FdifError(f"--out {args.out}: use one of {', '.join(MESH_FORMATS)}")
+    if not args.out.is_dir() and args.out.suffix.lower() not in MESH_FORMATS:
+        raise FdifError(f"--out {args.out}: use one of {', '.join(MESH_FORMATS)} (or a folder)")
     if not 0.05 <= args.step <= 8:
         raise FdifError(f"--step {args.step}: must be between 0.05 and 8 voxels")
     shape = resolve_shape(args.shape, tuple(Path(p) for p in args.library))
@@ -141,19 +144,11 @@ def _mesh(args: argparse.Namespace) -> int:
     if bounds is None:
         half = np.array([grid.shape[2], grid.shape[1], grid.shape[0]], dtype=np.float64) / 2
         bounds = (-half, half)
-    lo = np.floor(np.asarray(bounds[0]) / args.step - 2) * args.step
-    hi = np.ceil(np.asarray(bounds[1]) / args.step + 2) * args.step
-    counts = np.round((hi - lo) / args.step) + 1  # floats: huge parameters must not wrap
-    points = float(np.prod(counts))
-    if not points <= 400**3:
-        raise FdifError(f"--step {args.step}: the meshing grid would have {points:.3g} points "
-                        f"(limit {400**3}); use a larger step or smaller parameters")
-    counts = counts.astype(int)
-    axes = [torch.as_tensor(lo[i] + args.step * np.arange(counts[i]), dtype=torch.float32)
-            for i in range(3)]
-    values = sdf((axes[0].view(1, 1, -1), axes[1].view(1, -1, 1), axes[2].view(-1, 1, 1)))
-    values = values.expand(int(counts[2]), int(counts[1]), int(counts[0])).numpy()
-    vertices, faces = marching_cubes(values, tuple(lo), (args.step,) * 3)
-    write_mesh(args.out, vertices, faces, shape.name)
-    print(f"{args.out}: {len(vertices)} vertices, {len(faces)} triangles")
+    lattice = Lattice.around(bounds, args.step, f"this instance of {shape.name}")
+    require(mesh_bytes(lattice.points), f"meshing {shape.name} at --step {args.step:g} "
+            f"({lattice.points:,} points)", "use a larger --step")
+    out = output_file(args.out, f"{shape.name}_seed{args.seed}.stl")
+    vertices, faces = marching_cubes(lattice.evaluate(sdf), lattice.lo, (args.step,) * 3)
+    write_mesh(out, vertices, faces, shape.name)
+    print(f"{out}: {len(vertices)} vertices, {len(faces)} triangles")
     return 0

@@ -30,7 +30,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from fdif_core import __version__
@@ -66,10 +65,23 @@ from fdif_core.datasets.progress import (
 )
 from fdif_core.datasets.storage import Storage
 from fdif_core.datasets.writer import WriterPool
+from fdif_core.devices import parse_device
 from fdif_core.displacements import NONE, get_displacement
 from fdif_core.errors import FdifError
 from fdif_core.events import Event
-from fdif_core.presets import ClassEntry, LoadedPreset, class_table, load_preset
+from fdif_core.memory import (
+    ENCODE_BYTES,
+    HOST_SAMPLE_BYTES,
+    WORKER_PROCESS_BYTES,
+    batch_bytes,
+    classification_bytes,
+    format_size,
+    grid_label,
+    require,
+    sample_bytes,
+    voxels,
+)
+from fdif_core.presets import ClassEntry, LoadedPreset, Preset, class_table, load_preset
 
 BLOSC2_LEVEL = 8
 MAX_SAMPLES = 10_000_000
@@ -202,17 +214,28 @@ def _label_info(table: list[ClassEntry], fmt: str, multi_task: bool,
     return LabelInfo(names, tasks, labels), len(table)
 
 
-def _check_memory(grid: tuple[int, int, int], tasks: int, workers: int) -> None:
-    voxels = int(np.prod(grid))
-    need = voxels * 4 * (6 + tasks) * max(workers, 1)
-    try:
-        have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+def _check_memory(preset: Preset, fmt: str, tasks: int, workers: int, device: str,
+                  processes: int) -> None:
+    """Refuse a job whose workers would need more memory than is available
+    (:mod:`fdif_core.memory`); ``processes`` ranks share this machine, each with its own GPU."""
+    grid = tuple(preset.grid)
+    names = [d.name for d in preset.displacements]
+    what = f"grid {grid_label(grid)} with {workers} worker(s)"
+    advice = "use fewer --workers or a smaller grid"
+    on_gpu = device.startswith("cuda")
+    spawned = WORKER_PROCESS_BYTES if workers > 1 else 0
+    if fmt == "classification":
+        require((classification_bytes(grid, names) + spawned) * workers
+                * (1 if on_gpu else processes), what, advice, device)
         return
-    if need > have:
-        raise FdifError(f"grid {'x'.join(map(str, grid))} needs about {need / 2**30:.1f} GiB "
-                        f"with {workers} worker(s); this machine has {have / 2**30:.1f} GiB "
-                        "(use fewer --workers or a smaller grid)")
+    if on_gpu:
+        batch = gpu_batch_size(grid)
+        require(batch_bytes(grid, batch) * workers, f"{what} in batches of {batch}", advice,
+                device)
+        host = (HOST_SAMPLE_BYTES * batch + ENCODE_BYTES) * voxels(grid)
+    else:
+        host = sample_bytes(grid, names, tasks) + ENCODE_BYTES * voxels(grid)
+    require((host + spawned) * workers * processes, what, advice)
 
 
 def resolve(cfg: GenerateConfig, dist: Distributed) -> _Job:
@@ -274,14 +297,9 @@ def resolve(cfg: GenerateConfig, dist: Distributed) -> _Job:
         raise FdifError(f"--label-dtype: {err}") from None
     options = FormatOptions(level, ltype, cfg.grid_scale, cfg.samples_per_class, vpc)
 
-    device = cfg.device
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise FdifError(f"--device {device}: CUDA is not available on this machine")
-        if device == "cuda" and dist.world > 1:
-            device = f"cuda:{dist.local_rank % torch.cuda.device_count()}"
-    elif device != "cpu":
-        raise FdifError(f"--device {device!r}: use cpu or cuda")
+    device = str(parse_device(cfg.device))
+    if device == "cuda" and dist.world > 1:
+        device = f"cuda:{dist.local_rank % torch.cuda.device_count()}"
     workers = cfg.workers
     if workers is None:
         workers = 1 if device.startswith("cuda") else \
@@ -289,7 +307,7 @@ def resolve(cfg: GenerateConfig, dist: Distributed) -> _Job:
     if not 1 <= workers <= 256:
         raise FdifError(f"--workers {workers}: must be 1..256")
     tasks = len(info.tasks) if (info.tasks and fmt != "classification") else 1
-    _check_memory(tuple(preset.grid), tasks, workers)
+    _check_memory(preset, fmt, tasks, workers, device, dist.local_world)
 
     opts: dict[str, Any] = {"compression": level}
     if fmt != "classification":
@@ -553,14 +571,19 @@ def _done_event(job: _Job, root: Path, made: int, mine: int, elapsed: float,
 
 
 def _disk_warnings(root: Path, job: _Job, pending: int) -> list[str]:
-    voxels = int(np.prod(job.identity["grid"]))
-    per_sample = voxels * (4.0 if job.layout.format == "classification" else 0.8)
-    need = per_sample * pending
-    free = shutil.disk_usage(root).free
-    if need > free:
-        return [f"{pending} samples may need about {need / 2**30:.1f} GiB but only "
-                f"{free / 2**30:.1f} GiB are free in {root}"]
-    return []
+    """A warning when the pending samples (about 0.8 bytes per voxel compressed, 4 for the
+    classification format's float32) may not fit on the disk; none when the estimate is
+    below 1 MiB or the free space cannot be read."""
+    need = voxels(job.identity["grid"]) * pending * \
+        (4.0 if job.layout.format == "classification" else 0.8)
+    try:
+        free = shutil.disk_usage(root).free
+    except OSError:
+        return []
+    if need < 2**20 or need <= free:
+        return []
+    return [f"{pending} samples may need about {format_size(need)} but only {format_size(free)} "
+            f"are free in {root}"]
 
 
 def gpu_batch_size(grid: tuple[int, int, int]) -> int:

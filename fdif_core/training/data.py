@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -34,6 +34,9 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from fdif_core.errors import FdifError
 from fdif_core.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    from fdif_core.presets import Preset
 
 
 # -- transforms (spec §13.2) -------------------------------------------------------------------
@@ -186,6 +189,7 @@ class SyntheticSource(Source):
         self.config = config
         self.device = torch.device(device)
         self.composer = Composer(loaded, self.device)
+        self._check_memory(loaded.preset)
         self.seed = loaded.preset.dataset.seed if config.data_seed is None else config.data_seed
         self.num_classes = len(self.composer.table) + 1
         self.class_names = ["background"] + [e.hybrid_name for e in self.composer.table]
@@ -193,6 +197,17 @@ class SyntheticSource(Source):
         n, v = config.stream_samples, config.val_samples
         self.val_indices = list(range(n, n + v)) if n is not None else list(range(v))
         self._perm: tuple[int, np.ndarray] | None = None
+
+    def _check_memory(self, preset: Preset) -> None:
+        """Refuse a stream whose samples (one per DataLoader worker on the CPU) need more
+        memory than is available (:mod:`fdif_core.memory`)."""
+        from fdif_core.memory import grid_label, require, sample_bytes
+
+        copies = max(self.config.num_workers, 1) if self.device.type == "cpu" else 1
+        require(sample_bytes(preset.grid, [d.name for d in preset.displacements]) * copies,
+                f"preset {preset.name!r} (grid {grid_label(preset.grid)}, {copies} sample(s) "
+                "at a time)", "use a smaller grid in the preset or fewer --num-workers",
+                self.device)
 
     def index(self, position: int) -> int:
         """Sample index of the dataset at stream ``position``."""

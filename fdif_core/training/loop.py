@@ -38,6 +38,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from fdif_core.devices import parse_device
 from fdif_core.errors import FdifError
 from fdif_core.events import Event
 from fdif_core.files import atomic_write_bytes
@@ -70,12 +71,11 @@ def distributed_env() -> tuple[int, int, int]:
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     """``auto`` → ``cuda:LOCAL_RANK`` when CUDA is present, else CPU."""
     if name == "auto":
-        name = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
-    elif name == "cuda":
-        name = f"cuda:{local_rank}"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise FdifError(f"device {name}: CUDA is not available on this machine")
-    return torch.device(name)
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = parse_device(name)  # one-line errors naming the device as given
+    if device.type == "cuda" and device.index is None:
+        return torch.device(f"cuda:{local_rank}")
+    return device
 
 
 def reduce_sum(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
