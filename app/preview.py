@@ -19,6 +19,7 @@ import pyvista as pv
 from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
 from app.meshing import zero_surface
+from fdif_core.errors import FdifError, one_line
 from fdif_core.preview import InstanceSettings, Preview, preview_class
 from fdif_core.shapes import ShapeClass
 
@@ -94,9 +95,9 @@ class _Worker(QThread):
             try:
                 self.done.emit(self.compute(request))
             except Exception as err:  # noqa: BLE001 - any core error is shown, never fatal
-                message = err.args[0] if isinstance(err, (KeyError, ValueError)) and err.args \
-                    else f"{type(err).__name__}: {err}"
-                self.failed.emit(request, str(message))
+                user_error = isinstance(err, (FdifError, KeyError, ValueError)) and err.args
+                message = err.args[0] if user_error else f"{type(err).__name__}: {err}"
+                self.failed.emit(request, one_line(str(message)))
 
 
 class LatestWins(QObject):

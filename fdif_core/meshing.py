@@ -55,11 +55,13 @@ class Lattice:
         if not (np.isfinite(low).all() and np.isfinite(high).all()):
             raise FdifError(f"{what} has no finite extent (its bounds are {low.tolist()} .. "
                             f"{high.tolist()}); use smaller parameters")
-        lo = np.floor(low / step - LATTICE_MARGIN) * step
-        hi = np.ceil(high / step + LATTICE_MARGIN) * step
-        counts = np.round((hi - lo) / step) + 1
-        if float(np.prod(counts)) > MAX_LATTICE_POINTS:
-            extent = " x ".join(f"{v:.4g}" for v in high - low)
+        with np.errstate(over="ignore", invalid="ignore"):  # a huge extent is refused below
+            lo = np.floor(low / step - LATTICE_MARGIN) * step
+            hi = np.ceil(high / step + LATTICE_MARGIN) * step
+            counts = np.round((hi - lo) / step) + 1
+            span = high - low
+        if not float(np.prod(counts)) <= MAX_LATTICE_POINTS:
+            extent = " x ".join(f"{v:.4g}" for v in span)
             raise FdifError(f"{what} spans {extent} voxels: meshing it at step {step:g} takes "
                             f"{' x '.join(f'{c:.4g}' for c in counts)} points, more than "
                             f"{round(MAX_LATTICE_POINTS ** (1 / 3))}^3; use a larger step or "

@@ -194,8 +194,8 @@ def test_bundle_values_must_be_finite(tmp_path, capsys):
 def test_mesh_of_a_huge_class_is_refused(tmp_path, capsys):
     path = _write(tmp_path, "h.toml", _shape_text("params = {r = 1e30}"))
     assert _refused(capsys, ["mesh", str(path), "--out", str(tmp_path / "h.stl")]) == (
-        "--step 0.5: the meshing grid would have 6.4e+91 points (limit 64000000); use a larger "
-        "step or smaller parameters")
+        "this instance of t spans 2e+30 x 2e+30 x 2e+30 voxels: meshing it at step 0.5 takes "
+        "4e+30 x 4e+30 x 4e+30 points, more than 400^3; use a larger step or smaller parameters")
 
 
 # -- item 2: --set refuses non-finite values ----------------------------------------------------

@@ -171,10 +171,11 @@ def test_mesh_refuses_absurd_extents_and_lattices_that_do_not_fit(tmp_path, caps
         "fdif: error: this instance of sphere spans 2e+30 x 2e+30 x 2e+30 voxels: meshing it at "
         "step 0.5 takes 4e+30 x 4e+30 x 4e+30 points, more than 400^3; use a larger step or "
         "smaller parameters\n")
-    assert main(["mesh", "sphere", "--set", "r=inf", "--out", str(out)]) == 2
+    assert main(["mesh", "sphere", "--set", "r=1e308", "--out", str(out)]) == 2  # bounds overflow
     assert capsys.readouterr().err == (
-        "fdif: error: this instance of sphere has no finite extent (its bounds are "
-        "[-inf, -inf, -inf] .. [inf, inf, inf]); use smaller parameters\n")
+        "fdif: error: this instance of sphere spans inf x inf x inf voxels: meshing it at step "
+        "0.5 takes inf x inf x inf points, more than 400^3; use a larger step or smaller "
+        "parameters\n")
     available(1.0)
     assert main(["mesh", "sphere", "--set", "r=8", "--step", "0.05", "--out", str(out)]) == 2
     # bounds at level 0.05: +-8.05, two steps of margin: 327 points per axis, 48 bytes each
