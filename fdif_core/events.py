@@ -10,7 +10,9 @@ Event types: ``start``, ``progress`` (``done``, ``total``, ``rate``), ``file`` (
 A ``progress`` event may name the ``phase`` of the job it counts (``done`` of ``total`` in
 ``unit``s), so a reader can show what a long job is doing: ``generate`` (samples), ``write``
 (files), ``card`` (dataset card), ``prepare`` (data checks, caching), ``train`` (steps),
-``validate`` (volumes), ``checkpoint``. A job emits one at least every few seconds.
+``validate`` (volumes), ``checkpoint``, and may add a ``task`` (what it is doing within the
+phase). A job emits one at least every few seconds. On a terminal each phase (and task) gets its
+own progress bar.
 """
 
 from __future__ import annotations
@@ -48,11 +50,13 @@ def render_events(events: Iterable[Event], as_json: bool = False,
     """Consume a job's events, printing them; returns the last event.
 
     With ``as_json`` every event is one JSON line on ``stream`` (stdout). Otherwise a tqdm
-    progress bar (rate and ETA) follows ``progress`` events and warnings go to stderr.
+    progress bar (rate and ETA) follows ``progress`` events when stderr is a terminal, and
+    warnings go to stderr.
     """
     stream = stream or sys.stdout
     last = None
     bar = None
+    bar_key: tuple = ()
     try:
         for event in events:
             last = event
@@ -61,14 +65,20 @@ def render_events(events: Iterable[Event], as_json: bool = False,
                 stream.flush()
                 continue
             if event.type == "progress":
+                key = tuple(event.data.get(k) for k in ("phase", "task", "total", "unit"))
+                if bar is not None and key != bar_key:
+                    bar.close()
+                    bar = None
                 if bar is None:
                     from tqdm import tqdm
 
+                    bar_key = key
                     bar = tqdm(total=event.data.get("total"), unit=event.data.get("unit", "it"),
-                               dynamic_ncols=True, file=sys.stderr)
+                               desc=event.data.get("task") or event.data.get("phase"),
+                               dynamic_ncols=True, file=sys.stderr, disable=None)
                 bar.n = event.data.get("done", bar.n)
                 postfix = {k: v for k, v in event.data.items()
-                           if k not in ("done", "total", "unit", "rate")}
+                           if k not in ("done", "total", "unit", "rate", "phase", "task")}
                 if postfix:
                     bar.set_postfix(postfix, refresh=False)
                 bar.refresh()
@@ -88,14 +98,14 @@ def render_events(events: Iterable[Event], as_json: bool = False,
 
 
 def with_rate(events: Iterator[Event]) -> Iterator[Event]:
-    """Add ``rate`` (per second since the first progress event) to progress events."""
-    start = None
-    first_done = 0
+    """Add ``rate`` (per second since the first progress event of the same phase and task)
+    to progress events."""
+    starts: dict[tuple, tuple[float, int]] = {}
     for event in events:
         if event.type == "progress":
             now = time.monotonic()
-            if start is None:
-                start, first_done = now, event.data.get("done", 0)
+            key = (event.data.get("phase"), event.data.get("task"), event.data.get("unit"))
+            start, first_done = starts.setdefault(key, (now, event.data.get("done", 0)))
             elapsed = now - start
             done = event.data.get("done", 0) - first_done
             if elapsed > 0 and "rate" not in event.data:

@@ -92,7 +92,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _train(args: argparse.Namespace) -> int:
     from fdif_core.events import render_events, with_rate
     from fdif_core.training.config import TrainConfig, load_config
-    from fdif_core.training.loop import distributed_env, train_job
+    from fdif_core.training.distributed import distributed_env
+    from fdif_core.training.loop import train_job
 
     skip = {"command", "handler", "config", "resume", "json", "library", "recipe"}
     overrides = {k: v for k, v in vars(args).items() if k not in skip}

@@ -33,7 +33,16 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from fdif_core.errors import FdifError
+from fdif_core.events import Event
+from fdif_core.training.checks import (
+    allowed_labels,
+    cases,
+    check_headers,
+    check_label_values,
+    dataset_file,
+)
 from fdif_core.training.config import TrainConfig
+from fdif_core.training.progress import PREPARE_EVERY_S, Throttle, progress
 
 
 # -- transforms (spec §13.2) -------------------------------------------------------------------
@@ -148,6 +157,11 @@ class Source(ABC):
     num_classes: int
     class_names: list[str]
 
+    def prepare(self) -> Iterator[Event]:
+        """Check the data and fill caches before the first step, yielding ``prepare``
+        progress (nothing to do by default)."""
+        return iter(())
+
     @abstractmethod
     def index(self, position: int) -> int:
         """Item index (sample index or datalist entry) at ``position``."""
@@ -157,8 +171,16 @@ class Source(ABC):
         """The base-transformed volume of item ``index``."""
 
     @abstractmethod
+    def validation_items(self, rank: int = 0, world_size: int = 1) -> list[int]:
+        """This rank's share of the validation items (for :meth:`validation_item`)."""
+
+    @abstractmethod
+    def validation_item(self, index: int) -> dict[str, Any]:
+        """The base-transformed validation volume ``index``."""
+
     def validation(self, rank: int = 0, world_size: int = 1) -> list[dict[str, Any]]:
         """This rank's share of the base-transformed validation volumes."""
+        return [self.validation_item(i) for i in self.validation_items(rank, world_size)]
 
 
 class SyntheticSource(Source):
@@ -214,32 +236,42 @@ class SyntheticSource(Source):
         image, label = self.raw(index)
         return self.base(sample_to_dict(image, label, self.device))
 
-    def validation(self, rank: int = 0, world_size: int = 1) -> list[dict[str, Any]]:
-        """Validation samples ``rank::world_size`` of the validation indices."""
-        return [self.item(i) for i in self.val_indices[rank::world_size]]
+    def validation_items(self, rank: int = 0, world_size: int = 1) -> list[int]:
+        """Validation sample indices ``rank::world_size``."""
+        return self.val_indices[rank::world_size]
+
+    def validation_item(self, index: int) -> dict[str, Any]:
+        """Validation sample ``index`` (rendered like any other sample)."""
+        return self.item(index)
 
 
 class DecathlonSource(Source):
     """A Decathlon-layout dataset (``training`` / ``validation`` lists; relative or absolute
-    paths). The number of classes comes from ``num_classes`` or the file's ``labels``."""
+    paths). The number of classes comes from ``num_classes`` or the file's ``labels``.
+
+    ``config.data`` is the dataset file or a folder holding one. :meth:`prepare` checks every
+    case's headers and, with ``cache``, loads every training volume; each label's values are
+    checked as it is loaded (:mod:`fdif_core.training.checks`).
+    """
 
     def __init__(self, config: TrainConfig) -> None:
         from monai.data import load_decathlon_datalist
 
-        path = Path(config.data)
-        if not path.is_file():
-            raise FdifError(f"dataset file {str(path)!r} does not exist")
+        path = dataset_file(config.data)
         try:
             meta = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise FdifError(f"{path}: not a readable JSON file ({err})") from None
-        if not meta.get("training"):
+        if not isinstance(meta, dict) or not meta.get("training"):
             raise FdifError(f"{path}: the 'training' list is missing or empty")
         base_dir = path.parent
+        self.path = path
         self.training = load_decathlon_datalist(path, True, "training", base_dir=base_dir)
         self.validation_list = (load_decathlon_datalist(path, True, "validation",
                                                         base_dir=base_dir)
                                 if meta.get("validation") else [])
+        self.cases = {"training": cases(path, "training", self.training),
+                      "validation": cases(path, "validation", self.validation_list)}
         names = label_names(meta.get("labels"))
         if config.num_classes is not None:
             self.num_classes = config.num_classes
@@ -249,10 +281,27 @@ class DecathlonSource(Source):
             raise FdifError(f"{path}: has no 'labels'; give the number of classes "
                             "(--num-classes, background included)")
         self.class_names = [names.get(i, str(i)) for i in range(self.num_classes)]
+        self.allowed = allowed_labels(names, self.num_classes)
         self.config = config
         self.base = base_transforms(config, load=True)
         self._cache: dict[tuple[str, int], dict[str, Any]] = {}
+        self._checked: set[tuple[str, int]] = set()
         self._perm: tuple[int, np.ndarray] | None = None
+
+    def prepare(self) -> Iterator[Event]:
+        """Check every case's headers; with ``cache``, load (and check) every training
+        volume, yielding ``prepare`` progress."""
+        yield from check_headers(self.cases["training"] + self.cases["validation"],
+                                 self.config.in_channels)
+        if not self.config.cache:
+            return
+        throttle = Throttle(PREPARE_EVERY_S)
+        total = len(self.training)
+        for index in range(total):
+            if throttle.due():
+                yield progress("prepare", index, total, "volume", task="loading training volumes")
+            self.item(index)
+        yield progress("prepare", total, total, "volume", task="loading training volumes")
 
     def index(self, position: int) -> int:
         """Entry of the training list at stream ``position`` (reshuffled per epoch)."""
@@ -267,8 +316,16 @@ class DecathlonSource(Source):
         if key in self._cache:
             return {k: v.clone() if isinstance(v, torch.Tensor) else v
                     for k, v in self._cache[key].items()}
+        case = self.cases[split][index]
         entry = entries[index]
-        item = self.base({"image": entry["image"], "label": entry["label"]})
+        try:
+            item = self.base({"image": entry["image"], "label": entry["label"]})
+        except Exception as err:  # noqa: BLE001 - MONAI wraps reader errors in RuntimeErrors
+            raise FdifError(f"{case.where}: could not load it ({root_cause(err)})") from None
+        if key not in self._checked:
+            check_label_values(item["label"], self.allowed, self.num_classes,
+                               f"{case.where}: label {case.shown(case.label)}")
+            self._checked.add(key)
         if self.config.cache:
             self._cache[key] = item
             return {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in item.items()}
@@ -278,10 +335,21 @@ class DecathlonSource(Source):
         """Training entry ``index`` after the base transforms (cached if ``cache``)."""
         return self._load("training", self.training, index)
 
-    def validation(self, rank: int = 0, world_size: int = 1) -> list[dict[str, Any]]:
-        """This rank's share of the validation list."""
-        return [self._load("validation", self.validation_list, i)
-                for i in range(rank, len(self.validation_list), world_size)]
+    def validation_items(self, rank: int = 0, world_size: int = 1) -> list[int]:
+        """Entries ``rank::world_size`` of the validation list."""
+        return list(range(rank, len(self.validation_list), world_size))
+
+    def validation_item(self, index: int) -> dict[str, Any]:
+        """Validation entry ``index`` after the base transforms (cached if ``cache``)."""
+        return self._load("validation", self.validation_list, index)
+
+
+def root_cause(err: BaseException) -> str:
+    """The first line of the innermost cause of ``err`` (``Type: message``)."""
+    while err.__cause__ is not None or err.__context__ is not None:
+        err = err.__cause__ or err.__context__
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
 def label_names(labels: Any) -> dict[int, str]:
@@ -364,7 +432,10 @@ class TrainStream(RawStream):
     """Sharded, endless stream of training batches (use with ``DataLoader(batch_size=None)``).
 
     Each element is one local batch: ``image`` and ``label`` of shape
-    ``(batch_size · crops_per_volume, 1, *crop_size)`` and ``index``, the sample indices.
+    ``(batch_size · crops_per_volume, 1, *crop_size)`` and ``index``, the sample indices. A
+    data error (:class:`FdifError`, e.g. a label value checked on first load) ends the stream
+    with ``{"error": message}``, so that it reaches the training process as one line even from
+    a DataLoader worker.
     """
 
     def __init__(self, source: Source, config: TrainConfig, shard: Shard = Shard(),
@@ -380,7 +451,12 @@ class TrainStream(RawStream):
             for p in positions:
                 index = self.source.index(p)
                 self.augment.set_random_state(seed=position_seed(self.config.seed, p))
-                crops = self.augment(self.source.item(index))
+                try:
+                    item = self.source.item(index)
+                except FdifError as err:
+                    yield {"error": str(err)}
+                    return
+                crops = self.augment(item)
                 for crop in crops:
                     images.append(plain_tensor(crop["image"]))
                     labels.append(plain_tensor(crop["label"]))
