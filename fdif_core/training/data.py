@@ -99,6 +99,16 @@ def train_transforms(config: TrainConfig, device: torch.device | str = "cpu"):
     """Training transforms after the base ones (spec §13.2): pad, crops, flips, rot90, shift.
 
     Applied to one volume, they return a list of ``crops_per_volume`` dicts.
+
+    Background crop centres: the reference passes ``RandCropByPosNegLabeld(image_key=image,
+    image_threshold=0)``, so a background centre must lie where the *scaled* image is above 0
+    — on CT the body, inside the −175 HU window edge. On synthetic data that gate means every
+    voxel: its background is intensity 0 except near inverse_cube objects (§11.2), which the CT
+    window lifts to 0.41. With ``percentiles`` or ``none`` scaling synthetic zeros stay 0, most
+    small-preset samples (``quick``: 2–5 objects) would have no background candidate at all and
+    MONAI would warn on every sample and crop foreground only. So the gate applies to real
+    data (``real_data``) only; on synthetic data every label-0 voxel is a background centre,
+    which under the CT window is exactly the reference's set when the grid is not padded.
     """
     from monai import transforms as mt
 
@@ -110,7 +120,8 @@ def train_transforms(config: TrainConfig, device: torch.device | str = "cpu"):
         mt.EnsureTyped(keys=keys, device=torch.device(device), track_meta=False),
         mt.RandCropByPosNegLabeld(keys=keys, label_key="label", spatial_size=size, pos=pos,
                                   neg=neg, num_samples=config.crops_per_volume,
-                                  image_key="image", image_threshold=0),
+                                  image_key="image" if config.real_data else None,
+                                  image_threshold=0),
         mt.RandFlipd(keys=keys, spatial_axis=[0], prob=config.flip_prob),
         mt.RandFlipd(keys=keys, spatial_axis=[1], prob=config.flip_prob),
         mt.RandFlipd(keys=keys, spatial_axis=[2], prob=config.flip_prob),
