@@ -20,9 +20,11 @@ dataset file, the case, the file and the problem.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -56,7 +58,7 @@ def dataset_file(path: str | Path) -> Path:
 
 @dataclass(frozen=True)
 class Case:
-    """One entry of a Decathlon list, for checks and messages."""
+    """One entry of a Decathlon list: its files (resolved) and where it is, for messages."""
 
     where: str  # "DATASET_FILE: training case K"
     images: tuple[Path, ...]
@@ -70,17 +72,40 @@ class Case:
         except ValueError:
             return str(path)
 
+    def files(self) -> dict[str, Any]:
+        """``{"image": path or [paths], "label": path}`` for ``LoadImaged``."""
+        images = [str(p) for p in self.images]
+        return {"image": images[0] if len(images) == 1 else images, "label": str(self.label)}
 
-def cases(dataset: Path, split: str, entries: Sequence[dict]) -> list[Case]:
-    """The :class:`Case` of every entry of ``split`` (paths as MONAI resolved them)."""
+
+def cases(dataset: Path, split: str, entries: Any) -> list[Case]:
+    """The cases of the list ``split`` of a dataset file; relative paths start at its folder.
+
+    Raises
+    ------
+    FdifError
+        The list or an entry is malformed (not ``{"image": path or [paths], "label": path}``).
+    """
+    if not isinstance(entries, list):
+        raise FdifError(f"{dataset}: '{split}' is not a list of cases")
+    base = dataset.parent
     out = []
     for k, entry in enumerate(entries):
-        images = entry["image"] if isinstance(entry["image"], list) else [entry["image"]]
-        if "label" not in entry:
-            raise FdifError(f"{dataset}: {split} case {k} has no 'label'")
-        out.append(Case(f"{dataset}: {split} case {k}", tuple(Path(p) for p in images),
-                        Path(entry["label"]), dataset.parent))
+        where = f"{dataset}: {split} case {k}"
+        fields = entry if isinstance(entry, dict) else {}
+        images = fields.get("image")
+        images = images if isinstance(images, list) else [images]
+        if not all(isinstance(p, str) and p for p in images):
+            raise FdifError(f"{where}: needs an 'image' path (or a list of paths)")
+        if not isinstance(fields.get("label"), str) or not fields["label"]:
+            raise FdifError(f"{where}: needs a 'label' path")
+        out.append(Case(where, tuple(_resolve(base, p) for p in images),
+                        _resolve(base, fields["label"]), base))
     return out
+
+
+def _resolve(base: Path, path: str) -> Path:
+    return Path(os.path.normpath(base / path))
 
 
 @dataclass(frozen=True)

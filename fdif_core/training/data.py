@@ -25,6 +25,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -222,10 +223,14 @@ class SyntheticSource(Source):
         self.seed = loaded.preset.dataset.seed if config.data_seed is None else config.data_seed
         self.num_classes = len(self.composer.table) + 1
         self.class_names = ["background"] + [e.hybrid_name for e in self.composer.table]
-        self.base = base_transforms(config, load=False)
         n, v = config.stream_samples, config.val_samples
         self.val_indices = list(range(n, n + v)) if n is not None else list(range(v))
         self._perm: tuple[int, np.ndarray] | None = None
+
+    @cached_property
+    def base(self):
+        """The base transforms (MONAI is imported on first use, after the job has started)."""
+        return base_transforms(self.config, load=False)
 
     def index(self, position: int) -> int:
         """Sample index of the dataset at stream ``position``."""
@@ -266,8 +271,6 @@ class DecathlonSource(Source):
     """
 
     def __init__(self, config: TrainConfig) -> None:
-        from monai.data import load_decathlon_datalist
-
         path = dataset_file(config.data)
         try:
             meta = json.loads(path.read_text())
@@ -275,14 +278,9 @@ class DecathlonSource(Source):
             raise FdifError(f"{path}: not a readable JSON file ({err})") from None
         if not isinstance(meta, dict) or not meta.get("training"):
             raise FdifError(f"{path}: the 'training' list is missing or empty")
-        base_dir = path.parent
         self.path = path
-        self.training = load_decathlon_datalist(path, True, "training", base_dir=base_dir)
-        self.validation_list = (load_decathlon_datalist(path, True, "validation",
-                                                        base_dir=base_dir)
-                                if meta.get("validation") else [])
-        self.cases = {"training": cases(path, "training", self.training),
-                      "validation": cases(path, "validation", self.validation_list)}
+        self.cases = {split: cases(path, split, meta.get(split) or [])
+                      for split in ("training", "validation")}
         names = label_names(meta.get("labels"))
         if config.num_classes is not None:
             self.num_classes = config.num_classes
@@ -294,10 +292,14 @@ class DecathlonSource(Source):
         self.class_names = [names.get(i, str(i)) for i in range(self.num_classes)]
         self.allowed = allowed_labels(names, self.num_classes)
         self.config = config
-        self.base = base_transforms(config, load=True)
         self._cache: dict[tuple[str, int], dict[str, Any]] = {}
         self._checked: set[tuple[str, int]] = set()
         self._perm: tuple[int, np.ndarray] | None = None
+
+    @cached_property
+    def base(self):
+        """The base transforms, from ``LoadImaged`` on (MONAI is imported on first use)."""
+        return base_transforms(self.config, load=True)
 
     def prepare(self) -> Iterator[Event]:
         """Check every case's headers; with ``cache``, load (and check) every training
@@ -307,7 +309,7 @@ class DecathlonSource(Source):
         if not self.config.cache:
             return
         throttle = Throttle(PREPARE_EVERY_S)
-        total = len(self.training)
+        total = len(self.cases["training"])
         for index in range(total):
             if throttle.due():
                 yield progress("prepare", index, total, "volume", task="loading training volumes")
@@ -316,21 +318,20 @@ class DecathlonSource(Source):
 
     def index(self, position: int) -> int:
         """Entry of the training list at stream ``position`` (reshuffled per epoch)."""
-        n = len(self.training)
+        n = len(self.cases["training"])
         epoch = position // n
         if self._perm is None or self._perm[0] != epoch:
             self._perm = (epoch, epoch_permutation(self.config.seed, epoch, n))
         return int(self._perm[1][position % n])
 
-    def _load(self, split: str, entries: list[dict], index: int) -> dict[str, Any]:
+    def _load(self, split: str, index: int) -> dict[str, Any]:
         key = (split, index)
         if key in self._cache:
             return {k: v.clone() if isinstance(v, torch.Tensor) else v
                     for k, v in self._cache[key].items()}
         case = self.cases[split][index]
-        entry = entries[index]
         try:
-            item = self.base({"image": entry["image"], "label": entry["label"]})
+            item = self.base(case.files())
         except Exception as err:  # noqa: BLE001 - MONAI wraps reader errors in RuntimeErrors
             raise FdifError(f"{case.where}: could not load it ({root_cause(err)})") from None
         if key not in self._checked:
@@ -344,15 +345,15 @@ class DecathlonSource(Source):
 
     def item(self, index: int) -> dict[str, Any]:
         """Training entry ``index`` after the base transforms (cached if ``cache``)."""
-        return self._load("training", self.training, index)
+        return self._load("training", index)
 
     def validation_items(self, rank: int = 0, world_size: int = 1) -> list[int]:
         """Entries ``rank::world_size`` of the validation list."""
-        return list(range(rank, len(self.validation_list), world_size))
+        return list(range(rank, len(self.cases["validation"]), world_size))
 
     def validation_item(self, index: int) -> dict[str, Any]:
         """Validation entry ``index`` after the base transforms (cached if ``cache``)."""
-        return self._load("validation", self.validation_list, index)
+        return self._load("validation", index)
 
 
 def root_cause(err: BaseException) -> str:

@@ -28,13 +28,13 @@ class Recipe:
 RECIPES: Mapping[str, Recipe] = MappingProxyType({
     "smoke": Recipe(
         "smoke",
-        "quick check on a CPU: small UNet, 32^3 crops x 2, 100 steps, 4 validation volumes "
-        "every 50 steps",
+        "quick check on a CPU: small UNet, 32^3 crops x 2, lr 1e-3, 300 steps, 4 validation "
+        "volumes every 100 steps",
         MappingProxyType({"model": "unet", "unet_channels": [8, 16, 32, 64],
-                          "unet_strides": [2, 2, 2], "unet_res_units": 1,
-                          "crop_size": (32, 32, 32), "crops_per_volume": 2,
-                          "max_steps": 100, "warmup_steps": 10, "val_samples": 4,
-                          "val_every": 50, "log_every": 5})),
+                          "unet_strides": [2, 2, 2], "unet_res_units": 0,
+                          "crop_size": (32, 32, 32), "crops_per_volume": 2, "lr": 1e-3,
+                          "max_steps": 300, "warmup_steps": 20, "val_samples": 4,
+                          "val_every": 100, "log_every": 10})),
     "paper": Recipe(
         "paper",
         "the paper (spec §13): SwinUNETR, 96^3 crops x 4, 500 warm-up + cosine to 30,000 steps, "

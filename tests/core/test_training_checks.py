@@ -166,3 +166,18 @@ def test_label_values_check_reads_only_min_and_max_for_contiguous_ids():
     check_label_values(torch.tensor([0.0, 1.0, 2.0]), (0, 1, 2), 3, "x")
     with pytest.raises(FdifError, match="^x holds the value -1, which is not a class id$"):
         check_label_values(torch.tensor([0.0, -1.0]), (0, 1, 2), 3, "x")
+
+
+def test_malformed_entries(ds, tmp_path, capsys):
+    meta = json.loads(ds.read_text())
+    meta["training"][1] = {"image": "./imagesTr/case_1.nii.gz"}
+    ds.write_text(json.dumps(meta))
+    refused(tmp_path, capsys, f"{ds}: training case 1: needs a 'label' path")
+    meta["training"][1] = "./imagesTr/case_1.nii.gz"
+    ds.write_text(json.dumps(meta))
+    refused(tmp_path, capsys, f"{ds}: training case 1: needs an 'image' path (or a list of "
+            "paths)")
+    meta["validation"] = {"image": "x"}
+    meta["training"][1] = meta["training"][0]
+    ds.write_text(json.dumps(meta))
+    refused(tmp_path, capsys, f"{ds}: 'validation' is not a list of cases")
