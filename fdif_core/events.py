@@ -98,16 +98,21 @@ def render_events(events: Iterable[Event], as_json: bool = False,
 
 
 def with_rate(events: Iterator[Event]) -> Iterator[Event]:
-    """Add ``rate`` (per second since the first progress event of the same phase and task)
-    to progress events."""
+    """Add ``rate`` to progress events: per second since the first progress event of the same
+    phase and task, counted afresh when ``done`` falls back (a phase that repeats, such as
+    each validation)."""
     starts: dict[tuple, tuple[float, int]] = {}
+    last: dict[tuple, int] = {}
     for event in events:
         if event.type == "progress":
             now = time.monotonic()
             key = (event.data.get("phase"), event.data.get("task"), event.data.get("unit"))
-            start, first_done = starts.setdefault(key, (now, event.data.get("done", 0)))
+            done_now = event.data.get("done", 0)
+            if key not in starts or done_now < last[key]:
+                starts[key] = (now, done_now)
+            last[key] = done_now
+            start, first_done = starts[key]
             elapsed = now - start
-            done = event.data.get("done", 0) - first_done
             if elapsed > 0 and "rate" not in event.data:
-                event.data["rate"] = round(done / elapsed, 4)
+                event.data["rate"] = round((done_now - first_done) / elapsed, 4)
         yield event

@@ -169,3 +169,15 @@ def test_throttle_reports_first_then_once_per_interval(monkeypatch):
     throttle = progress.Throttle(2.0)
     assert [throttle.due() for _ in range(6)] == [True, False, False, True, False, False]
     assert throttle.due(force=True)
+
+
+def test_rate_is_per_phase_and_restarts_when_a_phase_repeats(monkeypatch):
+    from fdif_core import events as ev
+
+    clock = iter([0.0, 1.0, 2.0, 10.0, 20.0, 20.5, 21.0])
+    monkeypatch.setattr(ev.time, "monotonic", lambda: next(clock))
+    stream = [("train", 0), ("validate", 0), ("validate", 2), ("train", 50),
+              ("validate", 0), ("validate", 1), ("validate", 2)]
+    rates = [e.data.get("rate") for e in ev.with_rate(
+        iter(ev.Event("progress", {"phase": p, "done": d}) for p, d in stream))]
+    assert rates == [None, None, 2.0, 5.0, None, 2.0, 2.0]
