@@ -2,8 +2,9 @@
 
 A recipe is a set of :class:`~fdif_core.training.config.TrainConfig` fields laid over the
 defaults; a config file and flags still win over it. ``paper`` is the defaults themselves (the
-spec §13 recipe); ``smoke`` is a run small enough to finish on a laptop CPU in minutes, to
-check a preset, a dataset or a machine before a long run.
+spec §13 recipe; :data:`PAPER_ON_A_CPU` says how long it takes on a CPU); ``smoke`` is a run
+small enough to finish on a laptop CPU in minutes, to check a preset, a dataset or a machine
+before a long run.
 """
 
 from __future__ import annotations
@@ -41,6 +42,17 @@ RECIPES: Mapping[str, Recipe] = MappingProxyType({
         "100 validation volumes every 500 steps",
         MappingProxyType({})),
 })
+
+
+#: How long the paper recipe takes on a CPU (``fdif train --help``); measured with
+#: ``benchmarks/bench_train_cpu.py --recipe paper --crops-per-volume 1|2``.
+PAPER_ON_A_CPU = (
+    "On a CPU the paper recipe (the defaults) takes weeks. Measured 2026-12-07 on a 2-core AMD "
+    "EPYC VM with 23 GiB RAM: a SwinUNETR step took 25 s with 1 crop of 96^3 and 32 s with 2 "
+    "(the recipe's 4 crops need about 27 GiB of RAM, more than that machine had; "
+    "--grad-checkpoint still passed 16 GiB), a validation volume 5-6 s. 30,000 steps at an "
+    "extrapolated 45 s plus 60 validations of 100 volumes come to about 16 days. Use a GPU, or "
+    "--recipe smoke (3-5 minutes on that CPU with the quick preset).")
 
 
 def recipe_fields(name: str) -> dict[str, Any]:
