@@ -10,7 +10,9 @@ Event types: ``start``, ``progress`` (``done``, ``total``, ``rate``), ``file`` (
 A ``progress`` event may name the ``phase`` of the job it counts (``done`` of ``total`` in
 ``unit``s), so a reader can show what a long job is doing: ``generate`` (samples), ``write``
 (files), ``card`` (dataset card), ``prepare`` (data checks, caching), ``train`` (steps),
-``validate`` (volumes), ``checkpoint``. A job emits one at least every few seconds.
+``validate`` (volumes), ``checkpoint``, and may add a ``task`` (what it is doing within the
+phase). A job emits one at least every few seconds. On a terminal each phase (and task) gets its
+own progress bar.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def render_events(events: Iterable[Event], as_json: bool = False,
     """Consume a job's events, printing them; returns the last event.
 
     With ``as_json`` every event is one JSON line on ``stream`` (stdout). Otherwise a tqdm
-    progress bar (rate and ETA) follows ``progress`` events, a new one for each phase, and
+    progress bar (rate and ETA) follows ``progress`` events when stderr is a terminal, and
     warnings go to stderr.
     """
     stream = stream or sys.stdout
@@ -63,20 +65,20 @@ def render_events(events: Iterable[Event], as_json: bool = False,
                 stream.flush()
                 continue
             if event.type == "progress":
-                key = tuple(event.data.get(k) for k in ("phase", "total", "unit"))
+                key = tuple(event.data.get(k) for k in ("phase", "task", "total", "unit"))
                 if bar is not None and key != bar_key:
-                    bar.close()  # a new phase counts something else
+                    bar.close()
                     bar = None
                 if bar is None:
                     from tqdm import tqdm
 
                     bar_key = key
                     bar = tqdm(total=event.data.get("total"), unit=event.data.get("unit", "it"),
-                               initial=event.data.get("done", 0), desc=event.data.get("phase"),
-                               dynamic_ncols=True, file=sys.stderr)
+                               desc=event.data.get("task") or event.data.get("phase"),
+                               dynamic_ncols=True, file=sys.stderr, disable=None)
                 bar.n = event.data.get("done", bar.n)
                 postfix = {k: v for k, v in event.data.items()
-                           if k not in ("phase", "done", "total", "unit", "rate")}
+                           if k not in ("done", "total", "unit", "rate", "phase", "task")}
                 if postfix:
                     bar.set_postfix(postfix, refresh=False)
                 bar.refresh()
@@ -96,16 +98,21 @@ def render_events(events: Iterable[Event], as_json: bool = False,
 
 
 def with_rate(events: Iterator[Event]) -> Iterator[Event]:
-    """Add ``rate`` (per second since the first progress event) to progress events."""
-    start = None
-    first_done = 0
+    """Add ``rate`` to progress events: per second since the first progress event of the same
+    phase and task, counted afresh when ``done`` falls back (a phase that repeats, such as
+    each validation)."""
+    starts: dict[tuple, tuple[float, int]] = {}
+    last: dict[tuple, int] = {}
     for event in events:
         if event.type == "progress":
             now = time.monotonic()
-            if start is None:
-                start, first_done = now, event.data.get("done", 0)
+            key = (event.data.get("phase"), event.data.get("task"), event.data.get("unit"))
+            done_now = event.data.get("done", 0)
+            if key not in starts or done_now < last[key]:
+                starts[key] = (now, done_now)
+            last[key] = done_now
+            start, first_done = starts[key]
             elapsed = now - start
-            done = event.data.get("done", 0) - first_done
             if elapsed > 0 and "rate" not in event.data:
-                event.data["rate"] = round(done / elapsed, 4)
+                event.data["rate"] = round((done_now - first_done) / elapsed, 4)
         yield event

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fdif_core.errors import FdifError
-from fdif_core.training.recipes import RECIPES
+from fdif_core.training.recipes import PAPER_ON_A_CPU, RECIPES
 
 #: flags set by the sub-command itself rather than generated
 _SPECIAL = {"mode", "pretrained", "out", "preset", "data"}
@@ -54,20 +54,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``fdif train`` and ``fdif finetune``."""
     p = sub.add_parser("train", help="pre-train a segmentation network (spec §13)",
                        description="Pre-train on the on-the-fly synthetic stream of a preset "
-                       "(--preset) or on a Decathlon dataset (--data).")
+                       "(--preset) or on a Decathlon dataset (--data). " + PAPER_ON_A_CPU)
     source = p.add_mutually_exclusive_group()
     source.add_argument("--preset", default=argparse.SUPPRESS,
                         help="preset name or .toml: train on its on-the-fly stream")
     source.add_argument("--data", default=argparse.SUPPRESS, metavar="DATASET_JSON",
-                        help="Decathlon data.json / dataset.json")
+                        help="Decathlon data.json / dataset.json, or the folder holding it")
     _common(p)
     p.set_defaults(handler=_train, mode="pretrain")
 
     p = sub.add_parser("finetune", help="fine-tune a pre-trained checkpoint (spec §13.5)",
                        description="Load a checkpoint, re-initialise the output head for the "
-                       "dataset's classes (every other parameter copied bit for bit) and train.")
+                       "dataset's classes (every other parameter copied bit for bit) and train. "
+                       + PAPER_ON_A_CPU)
     p.add_argument("--data", default=argparse.SUPPRESS, metavar="DATASET_JSON",
-                   help="Decathlon data.json / dataset.json")
+                   help="Decathlon data.json / dataset.json, or the folder holding it")
     p.add_argument("--from", dest="pretrained", default=argparse.SUPPRESS,
                    metavar="CHECKPOINT", help="pre-trained checkpoint (.pth)")
     _common(p)
@@ -92,7 +93,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _train(args: argparse.Namespace) -> int:
     from fdif_core.events import render_events, with_rate
     from fdif_core.training.config import TrainConfig, load_config
-    from fdif_core.training.loop import distributed_env, train_job
+    from fdif_core.training.distributed import distributed_env
+    from fdif_core.training.loop import train_job
 
     skip = {"command", "handler", "config", "resume", "json", "library", "recipe"}
     overrides = {k: v for k, v in vars(args).items() if k not in skip}

@@ -54,7 +54,9 @@ class TrainConfig(BaseModel):
     num_classes: int | None = Field(
         None, ge=2, description="output channels incl. background (default: from the preset "
         "or the dataset's labels)")
-    real_data: bool = Field(False, description="the data is real (enables `spacing`)")
+    real_data: bool = Field(
+        False, description="the data is real: enables `spacing`, and background crops are "
+        "centred only where the scaled image is above 0 (the body), as in the reference")
     cache: bool = Field(True, description="keep preprocessed dataset volumes in memory")
 
     # -- model ----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,16 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from fdif_core.errors import FdifError
+from fdif_core.events import Event
+from fdif_core.training.checks import (
+    allowed_labels,
+    cases,
+    check_headers,
+    check_label_values,
+    dataset_file,
+)
 from fdif_core.training.config import TrainConfig
+from fdif_core.training.progress import PREPARE_EVERY_S, Throttle, progress
 
 if TYPE_CHECKING:
     from fdif_core.presets import Preset
@@ -93,6 +103,16 @@ def train_transforms(config: TrainConfig, device: torch.device | str = "cpu"):
     """Training transforms after the base ones (spec §13.2): pad, crops, flips, rot90, shift.
 
     Applied to one volume, they return a list of ``crops_per_volume`` dicts.
+
+    Background crop centres: the reference passes ``RandCropByPosNegLabeld(image_key=image,
+    image_threshold=0)``, so a background centre must lie where the *scaled* image is above 0
+    — on CT the body, inside the −175 HU window edge. On synthetic data that gate means every
+    voxel: its background is intensity 0 except near inverse_cube objects (§11.2), which the CT
+    window lifts to 0.41. With ``percentiles`` or ``none`` scaling synthetic zeros stay 0, most
+    small-preset samples (``quick``: 2–5 objects) would have no background candidate at all and
+    MONAI would warn on every sample and crop foreground only. So the gate applies to real
+    data (``real_data``) only; on synthetic data every label-0 voxel is a background centre,
+    which under the CT window is exactly the reference's set when the grid is not padded.
     """
     from monai import transforms as mt
 
@@ -104,7 +124,8 @@ def train_transforms(config: TrainConfig, device: torch.device | str = "cpu"):
         mt.EnsureTyped(keys=keys, device=torch.device(device), track_meta=False),
         mt.RandCropByPosNegLabeld(keys=keys, label_key="label", spatial_size=size, pos=pos,
                                   neg=neg, num_samples=config.crops_per_volume,
-                                  image_key="image", image_threshold=0),
+                                  image_key="image" if config.real_data else None,
+                                  image_threshold=0),
         mt.RandFlipd(keys=keys, spatial_axis=[0], prob=config.flip_prob),
         mt.RandFlipd(keys=keys, spatial_axis=[1], prob=config.flip_prob),
         mt.RandFlipd(keys=keys, spatial_axis=[2], prob=config.flip_prob),
@@ -151,6 +172,11 @@ class Source(ABC):
     num_classes: int
     class_names: list[str]
 
+    def prepare(self) -> Iterator[Event]:
+        """Check the data and fill caches before the first step, yielding ``prepare``
+        progress (nothing to do by default)."""
+        return iter(())
+
     @abstractmethod
     def index(self, position: int) -> int:
         """Item index (sample index or datalist entry) at ``position``."""
@@ -160,8 +186,16 @@ class Source(ABC):
         """The base-transformed volume of item ``index``."""
 
     @abstractmethod
+    def validation_items(self, rank: int = 0, world_size: int = 1) -> list[int]:
+        """This rank's share of the validation items (for :meth:`validation_item`)."""
+
+    @abstractmethod
+    def validation_item(self, index: int) -> dict[str, Any]:
+        """The base-transformed validation volume ``index``."""
+
     def validation(self, rank: int = 0, world_size: int = 1) -> list[dict[str, Any]]:
         """This rank's share of the base-transformed validation volumes."""
+        return [self.validation_item(i) for i in self.validation_items(rank, world_size)]
 
 
 class SyntheticSource(Source):
@@ -193,7 +227,6 @@ class SyntheticSource(Source):
         self.seed = loaded.preset.dataset.seed if config.data_seed is None else config.data_seed
         self.num_classes = len(self.composer.table) + 1
         self.class_names = ["background"] + [e.hybrid_name for e in self.composer.table]
-        self.base = base_transforms(config, load=False)
         n, v = config.stream_samples, config.val_samples
         self.val_indices = list(range(n, n + v)) if n is not None else list(range(v))
         self._perm: tuple[int, np.ndarray] | None = None
@@ -208,6 +241,11 @@ class SyntheticSource(Source):
                 f"preset {preset.name!r} (grid {grid_label(preset.grid)}, {copies} sample(s) "
                 "at a time)", "use a smaller grid in the preset or fewer --num-workers",
                 self.device)
+
+    @cached_property
+    def base(self):
+        """The base transforms (MONAI is imported on first use, after the job has started)."""
+        return base_transforms(self.config, load=False)
 
     def index(self, position: int) -> int:
         """Sample index of the dataset at stream ``position``."""
@@ -229,32 +267,35 @@ class SyntheticSource(Source):
         image, label = self.raw(index)
         return self.base(sample_to_dict(image, label, self.device))
 
-    def validation(self, rank: int = 0, world_size: int = 1) -> list[dict[str, Any]]:
-        """Validation samples ``rank::world_size`` of the validation indices."""
-        return [self.item(i) for i in self.val_indices[rank::world_size]]
+    def validation_items(self, rank: int = 0, world_size: int = 1) -> list[int]:
+        """Validation sample indices ``rank::world_size``."""
+        return self.val_indices[rank::world_size]
+
+    def validation_item(self, index: int) -> dict[str, Any]:
+        """Validation sample ``index`` (rendered like any other sample)."""
+        return self.item(index)
 
 
 class DecathlonSource(Source):
     """A Decathlon-layout dataset (``training`` / ``validation`` lists; relative or absolute
-    paths). The number of classes comes from ``num_classes`` or the file's ``labels``."""
+    paths). The number of classes comes from ``num_classes`` or the file's ``labels``.
+
+    ``config.data`` is the dataset file or a folder holding one. :meth:`prepare` checks every
+    case's headers and, with ``cache``, loads every training volume; each label's values are
+    checked as it is loaded (:mod:`fdif_core.training.checks`).
+    """
 
     def __init__(self, config: TrainConfig) -> None:
-        from monai.data import load_decathlon_datalist
-
-        path = Path(config.data)
-        if not path.is_file():
-            raise FdifError(f"dataset file {str(path)!r} does not exist")
+        path = dataset_file(config.data)
         try:
             meta = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise FdifError(f"{path}: not a readable JSON file ({err})") from None
-        if not meta.get("training"):
+        if not isinstance(meta, dict) or not meta.get("training"):
             raise FdifError(f"{path}: the 'training' list is missing or empty")
-        base_dir = path.parent
-        self.training = load_decathlon_datalist(path, True, "training", base_dir=base_dir)
-        self.validation_list = (load_decathlon_datalist(path, True, "validation",
-                                                        base_dir=base_dir)
-                                if meta.get("validation") else [])
+        self.path = path
+        self.cases = {split: cases(path, split, meta.get(split) or [])
+                      for split in ("training", "validation")}
         names = label_names(meta.get("labels"))
         if config.num_classes is not None:
             self.num_classes = config.num_classes
@@ -264,26 +305,54 @@ class DecathlonSource(Source):
             raise FdifError(f"{path}: has no 'labels'; give the number of classes "
                             "(--num-classes, background included)")
         self.class_names = [names.get(i, str(i)) for i in range(self.num_classes)]
+        self.allowed = allowed_labels(names, self.num_classes)
         self.config = config
-        self.base = base_transforms(config, load=True)
         self._cache: dict[tuple[str, int], dict[str, Any]] = {}
+        self._checked: set[tuple[str, int]] = set()
         self._perm: tuple[int, np.ndarray] | None = None
+
+    @cached_property
+    def base(self):
+        """The base transforms, from ``LoadImaged`` on (MONAI is imported on first use)."""
+        return base_transforms(self.config, load=True)
+
+    def prepare(self) -> Iterator[Event]:
+        """Check every case's headers; with ``cache``, load (and check) every training
+        volume, yielding ``prepare`` progress."""
+        yield from check_headers(self.cases["training"] + self.cases["validation"],
+                                 self.config.in_channels)
+        if not self.config.cache:
+            return
+        throttle = Throttle(PREPARE_EVERY_S)
+        total = len(self.cases["training"])
+        for index in range(total):
+            if throttle.due():
+                yield progress("prepare", index, total, "volume", task="loading training volumes")
+            self.item(index)
+        yield progress("prepare", total, total, "volume", task="loading training volumes")
 
     def index(self, position: int) -> int:
         """Entry of the training list at stream ``position`` (reshuffled per epoch)."""
-        n = len(self.training)
+        n = len(self.cases["training"])
         epoch = position // n
         if self._perm is None or self._perm[0] != epoch:
             self._perm = (epoch, epoch_permutation(self.config.seed, epoch, n))
         return int(self._perm[1][position % n])
 
-    def _load(self, split: str, entries: list[dict], index: int) -> dict[str, Any]:
+    def _load(self, split: str, index: int) -> dict[str, Any]:
         key = (split, index)
         if key in self._cache:
             return {k: v.clone() if isinstance(v, torch.Tensor) else v
                     for k, v in self._cache[key].items()}
-        entry = entries[index]
-        item = self.base({"image": entry["image"], "label": entry["label"]})
+        case = self.cases[split][index]
+        try:
+            item = self.base(case.files())
+        except Exception as err:  # noqa: BLE001 - MONAI wraps reader errors in RuntimeErrors
+            raise FdifError(f"{case.where}: could not load it ({root_cause(err)})") from None
+        if key not in self._checked:
+            check_label_values(item["label"], self.allowed, self.num_classes,
+                               f"{case.where}: label {case.shown(case.label)}")
+            self._checked.add(key)
         if self.config.cache:
             self._cache[key] = item
             return {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in item.items()}
@@ -291,12 +360,23 @@ class DecathlonSource(Source):
 
     def item(self, index: int) -> dict[str, Any]:
         """Training entry ``index`` after the base transforms (cached if ``cache``)."""
-        return self._load("training", self.training, index)
+        return self._load("training", index)
 
-    def validation(self, rank: int = 0, world_size: int = 1) -> list[dict[str, Any]]:
-        """This rank's share of the validation list."""
-        return [self._load("validation", self.validation_list, i)
-                for i in range(rank, len(self.validation_list), world_size)]
+    def validation_items(self, rank: int = 0, world_size: int = 1) -> list[int]:
+        """Entries ``rank::world_size`` of the validation list."""
+        return list(range(rank, len(self.cases["validation"]), world_size))
+
+    def validation_item(self, index: int) -> dict[str, Any]:
+        """Validation entry ``index`` after the base transforms (cached if ``cache``)."""
+        return self._load("validation", index)
+
+
+def root_cause(err: BaseException) -> str:
+    """The first line of the innermost cause of ``err`` (``Type: message``)."""
+    while err.__cause__ is not None or err.__context__ is not None:
+        err = err.__cause__ or err.__context__
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
 def label_names(labels: Any) -> dict[int, str]:
@@ -379,7 +459,10 @@ class TrainStream(RawStream):
     """Sharded, endless stream of training batches (use with ``DataLoader(batch_size=None)``).
 
     Each element is one local batch: ``image`` and ``label`` of shape
-    ``(batch_size · crops_per_volume, 1, *crop_size)`` and ``index``, the sample indices.
+    ``(batch_size · crops_per_volume, 1, *crop_size)`` and ``index``, the sample indices. A
+    data error (:class:`FdifError`, e.g. a label value checked on first load) ends the stream
+    with ``{"error": message}``, so that it reaches the training process as one line even from
+    a DataLoader worker.
     """
 
     def __init__(self, source: Source, config: TrainConfig, shard: Shard = Shard(),
@@ -395,7 +478,12 @@ class TrainStream(RawStream):
             for p in positions:
                 index = self.source.index(p)
                 self.augment.set_random_state(seed=position_seed(self.config.seed, p))
-                crops = self.augment(self.source.item(index))
+                try:
+                    item = self.source.item(index)
+                except FdifError as err:
+                    yield {"error": str(err)}
+                    return
+                crops = self.augment(item)
                 for crop in crops:
                     images.append(plain_tensor(crop["image"]))
                     labels.append(plain_tensor(crop["label"]))

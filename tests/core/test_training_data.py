@@ -1,5 +1,6 @@
 """Training data: the §13.2 intensity pipeline (§17.18), the on-the-fly stream, Decathlon data."""
 
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -147,3 +148,34 @@ def test_decathlon_source(tmp_path):
     assert len(source.validation()) == 1
     batch = next(iter(TrainStream(source, cfg)))
     assert batch["image"].shape == (4, 1, 16, 16, 16)
+
+
+# -- background crop centres (issue 19 item 5) -------------------------------------------------
+@pytest.mark.parametrize("intensity", ["percentiles", "none", "ct_window"])
+def test_quick_preset_training_never_warns_about_missing_background(tmp_path, intensity):
+    """quick's backgrounds are 0 (no inverse_cube halo in samples 0 and 1); without the CT
+    window they stay 0, and an image gate would leave RandCropByPosNegLabeld no background."""
+    from fdif_core.training.loop import train_job
+
+    composer = Composer(load_preset("quick"))
+    for index in (0, 1):
+        sample = composer.sample(0, index)
+        assert not (sample.image[sample.label == 0] > 0).any()
+    cfg = TrainConfig(preset="quick", model="unet", unet_channels=[4, 8], unet_strides=[2],
+                      unet_res_units=0, crop_size=(16, 16, 16), crops_per_volume=2,
+                      val_samples=0, val_every=0, max_steps=2, warmup_steps=0, plot=False,
+                      threads=1, intensity=intensity, out=str(tmp_path / "run"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        events = list(train_job(cfg))
+    assert events[-1].type == "done"
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if "unable to generate class balanced samples" in m], \
+        messages
+
+
+def test_real_data_keeps_the_reference_image_gate():
+    real = train_transforms(config(real_data=True)).transforms[2]
+    synthetic = train_transforms(config()).transforms[2]
+    assert (real.image_key, real.cropper.image_threshold) == ("image", 0)
+    assert synthetic.image_key is None

@@ -27,6 +27,11 @@ SCRIPT = textwrap.dedent("""
     (out / f"rank{rank}.txt").write_text(events[-1].data["weights_sha256"])
     files = [e.data["path"] for e in events if e.type == "file"]
     (out / f"files{rank}.txt").write_text("\\n".join(files))
+    # the process group is gone with its gloo threads before the interpreter exits (a gloo
+    # thread still freeing an all-reduce at exit aborted the process now and then)
+    tasks = Path("/proc/self/task")
+    names = [(t / "comm").read_text().strip() for t in tasks.iterdir()] if tasks.is_dir() else []
+    (out / f"threads{rank}.txt").write_text(" ".join(sorted(names)))
 """)
 
 
@@ -45,6 +50,8 @@ def test_two_gloo_ranks_end_with_identical_weights(tmp_path):
     assert digests[0] == digests[1]
     assert (tmp_path / "files1.txt").read_text() == ""  # only rank 0 writes
     assert "training_checkpoint.pth" in (tmp_path / "files0.txt").read_text()
+    for rank in range(2):
+        assert "gloo" not in (tmp_path / f"threads{rank}.txt").read_text()
 
     from fdif_core.training.models import read_checkpoint
 

@@ -2,6 +2,7 @@
 
 import csv
 import json
+from itertools import groupby
 from pathlib import Path
 
 import torch
@@ -121,3 +122,62 @@ def test_finetune_takes_the_architecture_of_the_pretraining_run(tmp_path):
     assert _pretrained_architecture({"pretrained": checkpoint}) == \
         {"model": "unet", "unet_channels": [8, 16]}
     assert _pretrained_architecture({"pretrained": str(tmp_path / "x" / "m.pth")}) == {}
+
+
+def test_every_phase_reports_progress_in_order(tmp_path):
+    cfg = TrainConfig(**{**TINY, "val_samples": 2}, out=str(tmp_path / "run"))
+    events = run(cfg)
+    progress = [e.data for e in events if e.type == "progress"]
+    phases = [k for k, _ in groupby(p["phase"] for p in progress)]
+    assert phases == ["prepare"] + ["train", "validate", "checkpoint"] * 2
+    # prepare (the validation volumes): from 0 to 2, about once a second
+    prepare = [(p["done"], p["total"], p["unit"], p["task"]) for p in progress
+               if p["phase"] == "prepare"]
+    assert prepare[0] == (0, 2, "volume", "validation volumes") and prepare[-1][:2] == (2, 2)
+    # validate: every volume, at each of the two validations (steps 2 and 4)
+    validate = [(p["done"], p["total"], p["unit"]) for p in progress if p["phase"] == "validate"]
+    assert validate == [(0, 2, "volume"), (1, 2, "volume"), (2, 2, "volume")] * 2
+    # train: when training starts and at the last step (at most every 2 s between)
+    train = [p for p in progress if p["phase"] == "train"]
+    assert (train[0]["done"], train[-1]["done"], train[-1]["total"]) == (0, 4, 4)
+    losses = [e.data["loss"] for e in events if e.type == "metric" and "loss" in e.data]
+    assert len(losses) == 4 and train[-1]["loss"] == round(losses[-1], 5)
+    # checkpoint: step 2 writes last, best, metrics.csv and the checkpoint; step 4 the same
+    # (best only if the Dice improved)
+    checkpoint = [(p["done"], p["total"]) for p in progress if p["phase"] == "checkpoint"]
+    assert checkpoint[:5] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    assert checkpoint[5][0] == 0 and checkpoint[-1][0] == checkpoint[-1][1] in (3, 4)
+    assert events[0].type == "start" and events[-1].type == "done"
+
+
+def test_a_dataset_run_reports_checks_and_caching(tmp_path):
+    data = write_decathlon(tmp_path / "ds", n_train=3)
+    cfg = TrainConfig(**{**TINY, "preset": None, "max_steps": 1, "val_every": 1},
+                      data=str(data), out=str(tmp_path / "run"))
+    tasks = [(e.data["task"], e.data["done"], e.data["total"]) for e in run(cfg)
+             if e.type == "progress" and e.data["phase"] == "prepare"]
+    assert tasks == [("checking dataset files", 0, 4), ("checking dataset files", 4, 4),
+                     ("loading training volumes", 0, 3), ("loading training volumes", 3, 3),
+                     ("validation volumes", 0, 1), ("validation volumes", 1, 1)]
+
+
+def test_throttle_reports_first_then_once_per_interval(monkeypatch):
+    from fdif_core.training import progress
+
+    clock = iter([0.0, 0.5, 1.9, 2.0, 2.1, 3.0, 4.5])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    throttle = progress.Throttle(2.0)
+    assert [throttle.due() for _ in range(6)] == [True, False, False, True, False, False]
+    assert throttle.due(force=True)
+
+
+def test_rate_is_per_phase_and_restarts_when_a_phase_repeats(monkeypatch):
+    from fdif_core import events as ev
+
+    clock = iter([0.0, 1.0, 2.0, 10.0, 20.0, 20.5, 21.0])
+    monkeypatch.setattr(ev.time, "monotonic", lambda: next(clock))
+    stream = [("train", 0), ("validate", 0), ("validate", 2), ("train", 50),
+              ("validate", 0), ("validate", 1), ("validate", 2)]
+    rates = [e.data.get("rate") for e in ev.with_rate(
+        iter(ev.Event("progress", {"phase": p, "done": d}) for p, d in stream))]
+    assert rates == [None, None, 2.0, 5.0, None, 2.0, 2.0]

@@ -34,3 +34,14 @@ def test_train_help_lists_every_recipe(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for recipe in RECIPES.values():
         assert " ".join(f"{recipe.name}: {recipe.summary}".split()) in text
+
+
+@pytest.mark.parametrize("verb", ["train", "finetune"])
+def test_help_says_how_long_the_paper_recipe_takes_on_a_cpu(capsys, verb):
+    from fdif_core.training.recipes import PAPER_ON_A_CPU
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([verb, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert " ".join(PAPER_ON_A_CPU.split()) in text
+    assert "Measured 2026-12-07 on a 2-core AMD EPYC" in text and "about 16 days" in text
