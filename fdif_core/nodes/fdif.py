@@ -133,7 +133,7 @@ class Extrude(SDF3):
         self.onion_ratio = min(max(onion_ratio, 0.0), 1.0)
         self.onion_t: float | None = None if self.onioned else 0.0
         h = self.h
-        self.cone_terms = (s2 - 1, h, 2 * h, 1.0)
+        self.cone_terms = (s2 - 1, h, 2 * h if h > 0 else 1e-12, 1.0)  # height 0: no 0 / 0
         self.neck_terms = (s2 - 1, h, neck + h + 1e-12, 1.0, neck, neck - h + 1e-12, s2)
 
     @property
