@@ -8,12 +8,15 @@ shell is). Its stdout and stderr go to files, never to pipes the studio would ha
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Sequence
 from pathlib import Path
 
 import fdif_core
+
+JOB_NICENESS = 10  # jobs run this much below the studio's CPU priority
 
 
 def _environment() -> dict[str, str]:
@@ -28,8 +31,12 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def spawn(command: Sequence[str], stdout: Path, stderr: Path) -> int:
+def spawn(command: Sequence[str], stdout: Path, stderr: Path, niceness: int = JOB_NICENESS) -> int:
     """Start ``command`` detached; its output is appended to ``stdout`` and ``stderr``.
+
+    The job runs ``niceness`` steps below the studio's CPU priority (its worker processes
+    inherit it): on an idle machine it gets every core all the same, and on a busy one the
+    studio's threads come first, so the views stay responsive beside a generation job.
 
     Returns
     -------
@@ -40,9 +47,13 @@ def spawn(command: Sequence[str], stdout: Path, stderr: Path) -> int:
     actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                (os.POSIX_SPAWN_OPEN, 1, str(stdout), flags, 0o644),
                (os.POSIX_SPAWN_OPEN, 2, str(stderr), flags, 0o644)]
-    return os.posix_spawn(command[0], list(command), _environment(), file_actions=actions,
-                          setsid=True, setsigdef=(signal.SIGINT, signal.SIGTERM),
-                          setsigmask=())
+    pid = os.posix_spawn(command[0], list(command), _environment(), file_actions=actions,
+                         setsid=True, setsigdef=(signal.SIGINT, signal.SIGTERM),
+                         setsigmask=())
+    if niceness:
+        with contextlib.suppress(OSError):  # (a process that has already ended)
+            os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0) + niceness)
+    return pid
 
 
 def reap(pid: int) -> int | None:

@@ -73,6 +73,7 @@ class Scene:
         self.colour_by_intensity = False
         self.planes_visible = True
         self.labels: dict[int, tuple[pv.PolyData, object]] = {}  # label value: mesh, actor
+        self._spare: list[tuple[pv.PolyData, object]] = []  # label actors not shown now
         self.hidden_labels: frozenset[int] = frozenset()
         self.label_opacity = 1.0
         self.highlight = pv.PolyData()
@@ -105,26 +106,40 @@ class Scene:
             self.reset_camera()
 
     def set_label_surfaces(self, meshes: dict[int, pv.PolyData], grid: Grid) -> None:
-        """Show one surface per label value (label colours), replacing the previous set;
-        actors of values shown before are updated in place."""
+        """Show one surface per label value (label colours), replacing the previous set.
+
+        The meshes are handed over (shallow copies, no array is copied). Actors are reused:
+        those of values no longer shown wait in a pool for the next sample's new values, so a
+        new sample adds actors only when it has more labels than any before (``add_mesh`` is
+        milliseconds of Python each, which the GUI thread would wait for on the GIL)."""
         new_grid = self._use_grid(grid)
-        for value in [v for v in self.labels if v not in meshes or not meshes[v].n_points]:
-            self.plotter.remove_actor(self.labels.pop(value)[1], render=False)
-        for value, mesh in meshes.items():
-            if not mesh.n_points:
-                continue
+        shown = {v: m for v, m in meshes.items() if m.n_points}
+        for value in [v for v in self.labels if v not in shown]:
+            holder, actor = self.labels.pop(value)
+            actor.SetVisibility(False)
+            self._spare.append((holder, actor))
+        for value, mesh in shown.items():
             if value in self.labels:
-                self.labels[value][0].copy_from(mesh)
+                self.labels[value][0].shallow_copy(mesh)
             else:
-                holder = pv.PolyData()
-                holder.copy_from(mesh)
-                actor = self.plotter.add_mesh(holder, color=label_colour(value), copy_mesh=False,
-                                              smooth_shading=False, reset_camera=False,
-                                              render=False)
-                self.labels[value] = (holder, actor)
+                self.labels[value] = self._label_actor(value, mesh)
         self._apply_label_style()
         if new_grid:
             self.reset_camera()
+
+    def _label_actor(self, value: int, mesh: pv.PolyData) -> tuple[pv.PolyData, object]:
+        """``mesh`` in the colour of ``value`` on an actor from the pool, or a new one."""
+        rgb = [c / 255 for c in label_colour(value)]
+        if self._spare:
+            holder, actor = self._spare.pop()
+            holder.shallow_copy(mesh)
+            actor.GetProperty().SetColor(*rgb)
+            return holder, actor
+        holder = pv.PolyData()
+        holder.shallow_copy(mesh)
+        actor = self.plotter.add_mesh(holder, color=rgb, copy_mesh=False, smooth_shading=False,
+                                      reset_camera=False, render=False)
+        return holder, actor
 
     def set_hidden_labels(self, hidden: frozenset[int]) -> None:
         self.hidden_labels = frozenset(hidden)
