@@ -93,7 +93,7 @@ def bench_gui(preset: str, steps: int, job_s: float, niceness: int) -> dict[str,
     window.set_mode("composition")
 
     def settle() -> None:
-        while not (mode.service.settled and mode.result is not None):
+        while not (mode.settled and mode.result is not None):
             app.processEvents()
             time.sleep(0.001)
 

@@ -13,7 +13,7 @@ import logging
 import time
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, QSettings, pyqtSignal
+from PyQt6.QtCore import QObject, QSettings, QTimer, pyqtSignal
 
 from app.composition.document import PresetDocument
 from app.composition.sample_panel import SamplePanel
@@ -52,6 +52,7 @@ class CompositionMode(QObject):
         self.workspace = Workspace(self.view_state, settings)
         self.panel = SamplePanel(self.sample, self.view_state)
         self.result: SampleResult | None = None
+        self.shown_result: SampleResult | None = None  # the last one with its tables filled
         self.last_update_ms = 0.0
         self._requested_at: dict[int, float] = {}
         self._active = False
@@ -96,24 +97,42 @@ class CompositionMode(QObject):
         self.request()
 
     def show_result(self, result: SampleResult) -> None:
-        """Show a rendered sample everywhere (stale results never reach this)."""
+        """Show a rendered sample everywhere (stale results never reach this).
+
+        The views are updated now and the tables on the next turn of the event loop, so the
+        two repaints come one after the other instead of stalling the GUI thread together.
+        """
         self.result = result
-        preview, task = result.preview, result.task
+        preview = result.preview
         if self.view_state.highlight > len(preview.objects):
             self.view_state.set_highlight(0)
         self.view_state.set_shape(preview.grid.shape)
         self.workspace.show_sample(result)
         self.workspace.show_error(None)
-        self.panel.show_preview(preview, task)
         self._style_labels()
         self._highlight()
         started = self._requested_at.pop(result.request.number, None)
         for number in [n for n in self._requested_at if n < result.request.number]:
             del self._requested_at[number]
         self.last_update_ms = (time.perf_counter() - started) * 1e3 if started else result.total_ms
-        for message in preview.warnings:  # as fdif generate warns
+        QTimer.singleShot(0, lambda: self._show_tables(result))
+
+    def _show_tables(self, result: SampleResult) -> None:
+        if result is not self.result:
+            return  # a newer sample is on screen: its own turn shows its tables
+        self.panel.show_preview(result.preview, result.task)
+        self.shown_result = result
+        for message in result.preview.warnings:  # as fdif generate warns
             log.warning(message)
         self.shown.emit(result)
+
+    @property
+    def settled(self) -> bool:
+        """Whether the newest request's sample is on screen, tables included (or refused)."""
+        if not self.service.settled:
+            return False
+        return self.result is None or self.shown_result is self.result or \
+            self.result.request.number < self.service.latest
 
     def show_failure(self, request: SampleRequest, message: str) -> None:
         """The core refused the preset or sample: say why, keep the last result."""

@@ -14,9 +14,8 @@ from tests.core.datasets_util import run_cli, tiny_preset
 
 def wait_for_sample(qtbot, studio, timeout: int = 30000):
     """Wait until composition mode's newest request has been answered; its result."""
-    service = studio.composition.service
-    qtbot.waitUntil(lambda: service.settled and studio.composition.result is not None,
-                    timeout=timeout)
+    mode = studio.composition
+    qtbot.waitUntil(lambda: mode.settled and mode.result is not None, timeout=timeout)
     return studio.composition.result
 
 

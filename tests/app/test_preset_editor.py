@@ -22,7 +22,7 @@ def wait_for_sample(qtbot, studio, after: int = 0):
     """Wait until composition mode shows the answer to its newest request (newer than
     ``after``)."""
     composition = studio.composition
-    qtbot.waitUntil(lambda: composition.service.settled and composition.result is not None
+    qtbot.waitUntil(lambda: composition.settled and composition.result is not None
                     and composition.result.request.number > after, timeout=30000)
     return composition.result
 
