@@ -143,10 +143,14 @@ class MainWindow(QMainWindow):
                       "log": self._dock("Messages", "log", self.log_view, bottom),
                       "history": self._dock("History", "history", self.history, bottom),
                       "jobs": self._dock("Jobs", "jobs", self.jobs, bottom)}
-        self.tabifyDockWidget(self.docks["log"], self.docks["history"])
-        self.tabifyDockWidget(self.docks["inspector"], self.docks["sample"])
-        self.tabifyDockWidget(self.docks["history"], self.docks["jobs"])
         self.docks["preset"] = self._dock("Preset", "preset", self.preset_editor, right)
+        for key in MODE_DOCKS["composition"]:
+            # Never on screen together with the designer's docks: a tab bar made for both
+            # would stay behind, drawn over the views, once one side is hidden.
+            self.docks[key].hide()
+        self.tabifyDockWidget(self.docks["log"], self.docks["history"])
+        self.tabifyDockWidget(self.docks["history"], self.docks["jobs"])
+        self.tabifyDockWidget(self.docks["inspector"], self.docks["sample"])
         self.tabifyDockWidget(self.docks["sample"], self.docks["preset"])
         self.docks["log"].raise_()
         self.resizeDocks([self.docks["library"], self.docks["inspector"]], [250, 450],

@@ -12,3 +12,5 @@ xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m app --size 1600x1000
 xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m app --size 1600x1000 \
   --settings "$settings" --screenshot docs/studio-composition.png --sample 3 presets/paper.toml
 rm -f "$settings"
+# a short CPU training job running from the studio, its loss and Dice curves in the Jobs dock
+xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshot_jobs.py docs/studio-jobs.png

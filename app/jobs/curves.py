@@ -19,7 +19,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.loss_plot = self.addPlot(row=0, col=0)
         self.dice_plot = self.addPlot(row=1, col=0)
         self.loss_plot.setLabel("left", "loss")
-        self.dice_plot.setLabel("left", "val mean Dice")
+        self.dice_plot.setLabel("left", "Dice")
         self.dice_plot.setLabel("bottom", "step")
         self.dice_plot.setYRange(0, 1, padding=0.02)
         self.dice_plot.setXLink(self.loss_plot)
@@ -35,8 +35,9 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         for curve, points in ((self.loss_curve, loss), (self.dice_curve, dice)):
             curve.setData([p[0] for p in points], [p[1] for p in points])
         best = max((p[1] for p in dice), default=None)
-        self.dice_plot.setLabel("left", "val mean Dice" if best is None
-                                else f"val Dice (best {best:.3f})")
+        # the axis label stays short (the plots share a short dock); the best value is the title
+        self.dice_plot.setTitle(None if best is None else
+                                f"validation mean Dice, best {best:.3f}", size="9pt")
 
     def points(self) -> tuple[int, int]:
         """How many loss and Dice points are plotted."""
