@@ -25,21 +25,23 @@ from fdif_core.presets import Preset
 from fdif_core.shapes import ShapeClass
 
 
-class SaveToLibraryDialog(QDialog):
-    """Name and description of a class saved into the user library.
+class _LibraryEntryDialog(QDialog):
+    """Name, description (and ``extra`` line fields) of an entry saved into the user library.
 
-    :meth:`shape` returns the class as it will be written, validated by the core; the OK
-    button stays disabled and the problem is shown while the entry does not validate.
+    Subclasses say how the entry validates (:meth:`validated`); the Save button stays disabled
+    and the reason is shown while it does not.
     """
 
-    def __init__(self, data: dict, parent: QWidget | None = None) -> None:
+    title = "Save to library"
+    name_tip = ""
+
+    def __init__(self, data: dict, parent: QWidget | None = None,
+                 extra: tuple[tuple[str, QLineEdit], ...] = ()) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Save to library")
+        self.setWindowTitle(self.title)
         self.data = data
         self.name = QLineEdit(data["name"])
-        self.name.setToolTip("Canonical name: lower case letters, digits and _, starting with a letter")
-        self.display_name = QLineEdit(data.get("display_name", ""))
-        self.display_name.setPlaceholderText("(from the name)")
+        self.name.setToolTip(self.name_tip)
         self.description = QPlainTextEdit(data.get("description", ""))
         self.description.setFixedHeight(80)
         self.problem = QLabel()
@@ -50,17 +52,46 @@ class SaveToLibraryDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
-        form.addRow("Name", self.name)
-        form.addRow("Display name", self.display_name)
-        form.addRow("Description", self.description)
+        for label, widget in (("Name", self.name), *extra, ("Description", self.description)):
+            form.addRow(label, widget)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
-        for widget in (self.name, self.display_name):
+        for widget in (self.name, *(w for _, w in extra)):
             widget.textChanged.connect(self._check)
         self.description.textChanged.connect(self._check)
         self._check()
+
+    def validated(self):
+        """The entry as the core will write it (``FdifError`` naming the problem)."""
+        raise TypeError(f"{type(self).__name__} says how its entry validates")
+
+    def explain(self, err: FdifError) -> str:
+        return str(err)
+
+    def _check(self) -> None:
+        save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        try:
+            self.validated()
+        except FdifError as err:
+            self.problem.setText(self.explain(err))
+            save.setEnabled(False)
+            return
+        self.problem.setText("")
+        save.setEnabled(True)
+
+
+class SaveToLibraryDialog(_LibraryEntryDialog):
+    """Name, display name and description of a class saved into the user library;
+    :meth:`shape` returns the class as it will be written, validated by the core."""
+
+    name_tip = "Canonical name: lower case letters, digits and _, starting with a letter"
+
+    def __init__(self, data: dict, parent: QWidget | None = None) -> None:
+        self.display_name = QLineEdit(data.get("display_name", ""))
+        self.display_name.setPlaceholderText("(from the name)")
+        super().__init__(data, parent, (("Display name", self.display_name),))
 
     def entry(self) -> dict:
         """The class data with the entered name, display name and description."""
@@ -80,47 +111,15 @@ class SaveToLibraryDialog(QDialog):
 
         return parse_model(ShapeClass, self.entry(), "library entry")
 
-    def _check(self) -> None:
-        try:
-            self.shape()
-        except FdifError as err:
-            self.problem.setText(str(err))
-            self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(False)
-            return
-        self.problem.setText("")
-        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(True)
+    validated = shape
 
 
-class SavePresetDialog(QDialog):
+class SavePresetDialog(_LibraryEntryDialog):
     """Name and description of a preset saved into the user library; :meth:`preset` returns
-    it validated by the core against the user's libraries (Save stays disabled, with the
-    reason shown, while it does not validate)."""
+    it validated by the core against the user's libraries."""
 
-    def __init__(self, data: dict, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Save preset to library")
-        self.data = data
-        self.name = QLineEdit(data["name"])
-        self.name.setToolTip("Preset name: letters, digits, _ . -, starting with a letter or digit")
-        self.description = QPlainTextEdit(data.get("description", ""))
-        self.description.setFixedHeight(80)
-        self.problem = QLabel()
-        self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #ff6b6b;")
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        form = QFormLayout()
-        form.addRow("Name", self.name)
-        form.addRow("Description", self.description)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.problem)
-        layout.addWidget(self.buttons)
-        self.name.textChanged.connect(self._check)
-        self.description.textChanged.connect(self._check)
-        self._check()
+    title = "Save preset to library"
+    name_tip = "Preset name: letters, digits, _ . -, starting with a letter or digit"
 
     def preset(self) -> Preset:
         """The validated preset (``FdifError`` naming the problem if it does not validate)."""
@@ -131,18 +130,13 @@ class SavePresetDialog(QDialog):
                     description=self.description.toPlainText().strip())
         return Preset.model_validate(validated_preset(data, shape_library(), "library entry"))
 
-    def _check(self) -> None:
-        save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        try:
-            self.preset()
-        except FdifError as err:
-            self.problem.setText(f"{err} — classes of a bundle must be in your library first "
-                                 "(File → Import Bundle…)" if "unknown shape class" in str(err)
-                                 else str(err))
-            save.setEnabled(False)
-            return
-        self.problem.setText("")
-        save.setEnabled(True)
+    validated = preset
+
+    def explain(self, err: FdifError) -> str:
+        if "unknown shape class" in str(err):
+            return (f"{err} — classes of a bundle must be in your library first "
+                    "(File → Import Bundle…)")
+        return str(err)
 
 
 class ShortcutsDialog(QDialog):

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import fdif_core
+from fdif_core.datasets.storage import pid_alive
 
 JOB_NICENESS = 10  # jobs run this much below the studio's CPU priority
 
@@ -87,13 +88,7 @@ def is_running(pid: int | None, command: Sequence[str] = ()) -> bool:
             return True
         except (OSError, ValueError, IndexError):
             return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 def signal_job(pid: int, sig: int) -> bool:

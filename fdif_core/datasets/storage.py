@@ -62,13 +62,14 @@ def remove_stale_tmp(state_dir: Path, keep: Path | None = None) -> None:
         host, _, pid = entry.name.rpartition("-")
         if entry == keep or host != host_here or not pid.isdigit():
             continue
-        if not _pid_alive(int(pid)):
+        if not pid_alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
     with contextlib.suppress(OSError):
         parent.rmdir()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -130,7 +131,7 @@ class Storage:
                 continue
             if host != self._host:
                 found.append(f"{pid} on {host}")
-            elif _pid_alive(int(pid)):
+            elif pid_alive(int(pid)):
                 found.append(pid)
         return found
 
