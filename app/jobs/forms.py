@@ -213,18 +213,9 @@ class JobForm(QDialog):
         except ValueError:
             return None
 
-    # -- what subclasses give ---------------------------------------------------------------------
-    def options(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def missing(self) -> str:
-        """What must be filled in before the job can start ("" when nothing)."""
-        raise NotImplementedError
-
-    def source(self) -> str:
-        """The preset or dataset shown in the job's row."""
-        raise NotImplementedError
-
+    # -- what subclasses give: options() (the job's options for its argv builder), missing()
+    # (what must be filled in before the job can start, "" when nothing) and source() (the
+    # preset or dataset shown in the job's row) ------------------------------------------------
     def default_label(self) -> str:
         """Names the default output folder."""
         return self.source()

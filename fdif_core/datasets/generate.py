@@ -17,14 +17,10 @@ files are identical whoever writes them.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import shutil
-import threading
 import time
-from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -47,24 +43,19 @@ from fdif_core.datasets.manifest import (
 from fdif_core.datasets.next_steps import nnunet_next_steps
 from fdif_core.datasets.nifti import DEFAULT_LEVEL, label_dtype
 from fdif_core.datasets.producer import (
-    Computed,
     FormatOptions,
-    SampleMaker,
-    init_worker,
-    make_in_worker,
     val_per_class,
 )
+from fdif_core.datasets.production import gpu_batch_size, produce
 from fdif_core.datasets.progress import (
     COMPUTED,
-    IDLE,
     POLL_S,
     WRITING,
     WRITTEN,
     Phase,
-    Produced,
+    SurfaceNotes,
 )
 from fdif_core.datasets.storage import Storage
-from fdif_core.datasets.writer import WriterPool
 from fdif_core.devices import parse_device
 from fdif_core.displacements import NONE, get_displacement
 from fdif_core.errors import FdifError
@@ -86,7 +77,6 @@ from fdif_core.presets import ClassEntry, LoadedPreset, Preset, class_table, loa
 BLOSC2_LEVEL = 8
 MAX_SAMPLES = 10_000_000
 MANIFEST_EVERY_S = 5.0
-GPU_BATCH_VOXELS = 64 * 96**3  # voxels of the samples rendered together on a GPU
 NNUNET_RAW = "nnUNet_raw"
 
 
@@ -121,7 +111,7 @@ class GenerateConfig:
 
 
 @dataclass
-class _Job:
+class Job:
     out: Path
     out_source: str  # "--out" or "$nnUNet_raw"
     loaded: LoadedPreset
@@ -238,7 +228,7 @@ def _check_memory(preset: Preset, fmt: str, tasks: int, workers: int, device: st
     require((host + spawned) * workers * processes, what, advice)
 
 
-def resolve(cfg: GenerateConfig, dist: Distributed) -> _Job:
+def resolve(cfg: GenerateConfig, dist: Distributed) -> Job:
     """Validate the options against the preset and fill in the defaults.
 
     Raises
@@ -322,7 +312,7 @@ def resolve(cfg: GenerateConfig, dist: Distributed) -> _Job:
                 "grid": list(preset.grid), "label_mode": preset.label_mode, "options": opts,
                 "fdif_version": __version__}
     out, out_source = _output_folder(cfg.out, fmt)
-    return _Job(out, out_source, loaded, layout, options, seed, device, workers, identity, info,
+    return Job(out, out_source, loaded, layout, options, seed, device, workers, identity, info,
                 max(len(info.names), max_id))
 
 
@@ -362,7 +352,7 @@ def _lock_home(storage: Storage, lock: FolderLock, layout: Layout) -> list[str]:
                     "it), then re-run this command to resume")
 
 
-def open_folder(storage: Storage, lock: FolderLock, job: _Job, overwrite: bool) -> list[str]:
+def open_folder(storage: Storage, lock: FolderLock, job: Job, overwrite: bool) -> list[str]:
     """Check the output folder, create the job's home, lock it and check it against the
     manifest (see :mod:`fdif_core.datasets.folders`).
 
@@ -377,7 +367,7 @@ def open_folder(storage: Storage, lock: FolderLock, job: _Job, overwrite: bool) 
     return warnings + prepare_home(storage.root, job.layout, job.identity, overwrite, legacy)
 
 
-def _join_folder(storage: Storage, lock: FolderLock, job: _Job, rank: int) -> list[str]:
+def _join_folder(storage: Storage, lock: FolderLock, job: Job, rank: int) -> list[str]:
     """A ``torchrun`` rank > 0: lock its shard and check the manifest rank 0 wrote."""
     storage.prepare()
     warnings = _lock_home(storage, lock, job.layout)
@@ -508,7 +498,7 @@ def generate(cfg: GenerateConfig) -> Iterator[Event]:
             torch.distributed.destroy_process_group()
 
 
-def _run_samples(job: _Job, storage: Storage, pending: list[int], cfg: GenerateConfig,
+def _run_samples(job: Job, storage: Storage, pending: list[int], cfg: GenerateConfig,
                  complete: set[int], total: int, leader: bool) -> Iterator[Event]:
     """Compute and write the pending samples: ``generate`` then ``write`` progress events and
     ``file`` events; adds each written index to ``complete`` and refreshes the manifest."""
@@ -526,7 +516,7 @@ def _run_samples(job: _Job, storage: Storage, pending: list[int], cfg: GenerateC
 
     yield generating.event(computed, written=written, already_complete=computed)
     notes = SurfaceNotes()
-    for item in _produce(job, storage, pending, cfg):
+    for item in produce(job, storage, pending, cfg):
         if item.kind == COMPUTED:
             computed += 1
             notes.add(item.warnings)
@@ -551,7 +541,7 @@ def _run_samples(job: _Job, storage: Storage, pending: list[int], cfg: GenerateC
     yield from notes.events(final=True)
 
 
-def _done_event(job: _Job, root: Path, made: int, mine: int, elapsed: float,
+def _done_event(job: Job, root: Path, made: int, mine: int, elapsed: float,
                 finished: bool) -> Event:
     total = job.layout.total
     rate_h = made / elapsed * 3600 if elapsed > 0 and made else None
@@ -570,7 +560,7 @@ def _done_event(job: _Job, root: Path, made: int, mine: int, elapsed: float,
                           "next_steps": steps, "summary": summary})
 
 
-def _disk_warnings(root: Path, job: _Job, pending: int) -> list[str]:
+def _disk_warnings(root: Path, job: Job, pending: int) -> list[str]:
     """A warning when the pending samples (about 0.8 bytes per voxel compressed, 4 for the
     classification format's float32) may not fit on the disk; none when the estimate is
     below 1 MiB or the free space cannot be read."""
@@ -586,172 +576,7 @@ def _disk_warnings(root: Path, job: _Job, pending: int) -> list[str]:
             f"are free in {root}"]
 
 
-def gpu_batch_size(grid: tuple[int, int, int]) -> int:
-    """Samples rendered together on a GPU: :data:`GPU_BATCH_VOXELS` voxels (64 samples of 96³;
-    for the paper preset the batch renderer peaks at about 8 GiB, measured as its RSS on a
-    CPU), 1 to 256."""
-    return max(1, min(256, GPU_BATCH_VOXELS // math.prod(grid)))
-
-
-def _batch_size(job: _Job) -> int:
-    """Samples per task: :func:`gpu_batch_size` on a GPU, in every worker (smaller batches
-    cost more launches per sample: 348 at 64 paper samples, 667 at 32, 1184 at 16), else 1."""
-    return gpu_batch_size(job.layout.grid) if job.device.startswith("cuda") else 1
-
-
-class SurfaceNotes:
-    """Warnings about objects without a surface in the grid, as ``warning`` events.
-
-    The first :attr:`SHOWN` are reported one by one; a class that never has a surface
-    (a formula that is NaN everywhere) would otherwise repeat its warning in every sample.
-    """
-
-    SHOWN = 20
-
-    def __init__(self) -> None:
-        self.pending: list[str] = []
-        self.count = 0
-
-    def add(self, messages: list[str]) -> None:
-        """Record the warnings of one sample."""
-        self.pending.extend(messages)
-
-    def events(self, final: bool = False) -> Iterator[Event]:
-        """The warnings to report now; with ``final``, a count of those left out."""
-        for message in self.pending:
-            self.count += 1
-            if self.count <= self.SHOWN:
-                yield Event("warning", {"message": message})
-        self.pending.clear()
-        if final and self.count > self.SHOWN:
-            yield Event("warning", {"message": f"{self.count - self.SHOWN} more objects had no "
-                                    f"surface in the grid ({self.count} in all; the first "
-                                    f"{self.SHOWN} are shown)"})
-
-
-def _produce(job: _Job, storage: Storage, pending: list[int],
-             cfg: GenerateConfig) -> Iterator[Produced]:
-    """Compute and write the pending samples, reporting as they are computed and written;
-    :data:`IDLE` about every :data:`~fdif_core.datasets.progress.POLL_S` seconds of waiting."""
-    writer = WriterPool(storage, cfg.writer_threads, max_pending=2 * max(cfg.writer_threads, 1))
-    size = _batch_size(job)
-    tasks = [pending[start:start + size] for start in range(0, len(pending), size)]
-    try:
-        if job.workers <= 1:
-            yield from _produce_here(job, writer, tasks)
-        else:
-            yield from _produce_pool(job, writer, tasks, cfg)
-        yield Produced(WRITING)
-        while writer.busy:
-            yield from _written(writer, POLL_S)
-    finally:
-        writer.shutdown()
-
-
-def _written(writer: WriterPool, timeout: float = 0) -> Iterator[Produced]:
-    """The samples written so far, waiting up to ``timeout`` for one (else :data:`IDLE`)."""
-    got = False
-    for index, paths in writer.completed(timeout):
-        got = True
-        yield Produced(WRITTEN, index, paths)
-    if not got and timeout:
-        yield Produced(IDLE)
-
-
-def _submit(writer: WriterPool, index: int, files: Callable[[], list[tuple[str, bytes]]],
-            warnings: list[str]) -> Iterator[Produced]:
-    """Queue a computed sample for writing (its ``warnings`` reported with it), reporting
-    writes while the writers are full."""
-    while writer.full:
-        yield from _written(writer, POLL_S)
-    writer.submit(index, files)
-    yield Produced(COMPUTED, index, warnings=warnings)
-    yield from _written(writer)
-
-
-def _in_thread(fn: Callable[..., Any], *args: Any) -> Future:
-    """Run ``fn(*args)`` in a daemon thread; its future carries the result."""
-    future: Future = Future()
-
-    def run() -> None:
-        if future.set_running_or_notify_cancel():
-            try:
-                future.set_result(fn(*args))
-            except BaseException as err:
-                future.set_exception(err)
-
-    threading.Thread(target=run, name="fdif-compute", daemon=True).start()
-    return future
-
-
-def _produce_here(job: _Job, writer: WriterPool, tasks: list[list[int]]) -> Iterator[Produced]:
-    """Render ``tasks`` in this process, one at a time in a compute thread, so that waiting
-    for a long sample (a big grid, a GPU batch) still reports :data:`IDLE`."""
-    maker = SampleMaker(job.loaded, job.layout, job.options, job.seed, job.device)
-
-    def compute(task: list[int]) -> list[Computed]:
-        if maker.device.type == "cuda" and maker.device.index is not None:
-            torch.cuda.set_device(maker.device)  # the current device is per thread
-        return maker.compute_many(task)
-
-    for task in tasks:
-        future = _in_thread(compute, task)
-        try:
-            while True:
-                try:
-                    computed = future.result(timeout=POLL_S)
-                    break
-                except FutureTimeout:
-                    yield from _written(writer)
-                    yield Produced(IDLE)
-        except BaseException:
-            # Interrupted (Ctrl-C, a closed generator): let the compute thread end its task
-            # first; a thread still inside torch when the interpreter exits aborts the
-            # process ("terminate called without an active exception", exit code -6).
-            with contextlib.suppress(BaseException):
-                future.result()
-            raise
-        for sample in computed:
-            yield from _submit(writer, sample.index, lambda c=sample: maker.encode(c),
-                               sample.warnings)
-
-
-def _produce_pool(job: _Job, writer: WriterPool, tasks: list[list[int]],
-                  cfg: GenerateConfig) -> Iterator[Produced]:
-    """Render ``tasks`` (lists of indices) in ``job.workers`` processes, two tasks in flight
-    per process."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("spawn")
-    args = (job.loaded.source, tuple(str(p) for p in cfg.libraries),
-            job.loaded.preset.content_hash, job.layout, job.options, job.seed, job.device,
-            os.getpid())
-    pool = ProcessPoolExecutor(max_workers=job.workers, mp_context=ctx,
-                               initializer=init_worker, initargs=args)
-    try:
-        queue = iter(tasks)
-        in_flight = set()
-        for task in queue:
-            in_flight.add(pool.submit(make_in_worker, task))
-            if len(in_flight) >= 2 * job.workers:
-                break
-        while in_flight:
-            done, _ = wait(list(in_flight), timeout=POLL_S, return_when=FIRST_COMPLETED)
-            for fut in done:
-                in_flight.remove(fut)
-                for index, files, warnings in fut.result():
-                    yield from _submit(writer, index, lambda f=files: f, warnings)
-                nxt = next(queue, None)
-                if nxt is not None:
-                    in_flight.add(pool.submit(make_in_worker, nxt))
-            yield from _written(writer)
-            if not done:
-                yield Produced(IDLE)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _finalize(storage: Storage, job: _Job) -> Iterator[Event]:
+def _finalize(storage: Storage, job: Job) -> Iterator[Event]:
     """Index files, dataset card (``card`` progress events), finished manifest; a ``file``
     event for each."""
     layout = job.layout

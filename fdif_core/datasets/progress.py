@@ -10,6 +10,7 @@ than one blocking step (reading one file, importing torch).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,3 +60,33 @@ class Phase:
     def due(self) -> bool:
         """Whether :data:`HEARTBEAT_S` seconds have passed since the last event."""
         return self._last is None or time.monotonic() - self._last >= HEARTBEAT_S
+
+
+class SurfaceNotes:
+    """Warnings about objects without a surface in the grid, as ``warning`` events.
+
+    The first :attr:`SHOWN` are reported one by one; a class that never has a surface
+    (a formula that is NaN everywhere) would otherwise repeat its warning in every sample.
+    """
+
+    SHOWN = 20
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.count = 0
+
+    def add(self, messages: list[str]) -> None:
+        """Record the warnings of one sample."""
+        self.pending.extend(messages)
+
+    def events(self, final: bool = False) -> Iterator[Event]:
+        """The warnings to report now; with ``final``, a count of those left out."""
+        for message in self.pending:
+            self.count += 1
+            if self.count <= self.SHOWN:
+                yield Event("warning", {"message": message})
+        self.pending.clear()
+        if final and self.count > self.SHOWN:
+            yield Event("warning", {"message": f"{self.count - self.SHOWN} more objects had no "
+                                    f"surface in the grid ({self.count} in all; the first "
+                                    f"{self.SHOWN} are shown)"})

@@ -7,9 +7,9 @@ import pytest
 
 from fdif_core.batch import BatchRenderer
 from fdif_core.compose import Composer, Sample
-from fdif_core.datasets.generate import gpu_batch_size
 from fdif_core.datasets.layout import Layout
 from fdif_core.datasets.producer import FormatOptions, SampleMaker
+from fdif_core.datasets.production import gpu_batch_size
 from fdif_core.library import shape_library
 from fdif_core.presets import LoadedPreset, Preset, load_preset
 

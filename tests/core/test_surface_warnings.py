@@ -10,7 +10,7 @@ import pytest
 
 from fdif_core.cli import main
 from fdif_core.compose import surface_warnings
-from fdif_core.datasets.generate import SurfaceNotes
+from fdif_core.datasets.progress import SurfaceNotes
 
 CLASSES = {
     "nan_formula": '[shape]\nkind = "formula"\n[shape.params]\nexpr = "sqrt(-1) + x"\n',
