@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt, QUrl
@@ -87,7 +86,6 @@ class MainWindow(QMainWindow):
         self.last_update_ms = 0.0
         self._shut_down = False
         self.exit_code = 0  # what the process returns when this window closes it
-        self._requested_at: dict[int, float] = {}
         self.workspace = Workspace(self.view_state, self.settings)
         self.modes = QTabWidget()
         self.modes.setDocumentMode(True)
@@ -301,9 +299,7 @@ class MainWindow(QMainWindow):
     # -- previews --------------------------------------------------------------------------
     def request_preview(self) -> int:
         """Ask the worker for the current class and instance; returns the request number."""
-        number = self.service.request(self.document.shape, self.instance.settings)
-        self._requested_at[number] = time.perf_counter()
-        return number
+        return self.service.request(self.document.shape, self.instance.settings)
 
     def show_result(self, result: PreviewResult) -> None:
         """Show a finished preview everywhere (stale results never reach this)."""
@@ -315,15 +311,11 @@ class MainWindow(QMainWindow):
         self.workspace.show_error(None)
         self.inspector.show_instance(preview.instance)
         self.instance_panel.show_preview(preview)
-        started = self._requested_at.pop(result.request.number, None)
-        for number in [n for n in self._requested_at if n < result.request.number]:
-            del self._requested_at[number]
-        self.last_update_ms = (time.perf_counter() - started) * 1e3 if started else result.total_ms
+        self.last_update_ms = self.service.elapsed_ms(result)
         self.status_line.designer(result, self.last_update_ms)
 
     def show_failure(self, request: PreviewRequest, message: str) -> None:
         """The core refused the class or instance: say why, keep showing the last result."""
-        self._requested_at.pop(request.number, None)
         self.workspace.show_error(f"Cannot preview {request.shape.name} (seed "
                                   f"{request.settings.seed}): {message}")
         log.error("preview failed: %s", message)

@@ -128,6 +128,7 @@ class LatestWins(QObject):
         self._worker.failed.connect(self._on_failed)
         self._issued = 0
         self._delivered = 0
+        self._requested_at: dict[int, float] = {}  # request number: when it was submitted
         self.dropped = 0
         self._worker.start()
 
@@ -144,12 +145,22 @@ class LatestWins(QObject):
     def submit(self, make_request: Callable[[int], Any]) -> int:
         """Queue ``make_request(number)`` (replacing any request not yet started)."""
         self._issued += 1
+        self._requested_at[self._issued] = time.perf_counter()
         self._mailbox.put(make_request(self._issued))
         self.busy.emit(True)
         return self._issued
 
+    def elapsed_ms(self, result: Any) -> float:
+        """Milliseconds from submitting ``result``'s request until now (when it is shown); the
+        worker's own timings when the request is not known."""
+        started = self._requested_at.pop(result.request.number, None)
+        return (time.perf_counter() - started) * 1e3 if started is not None else result.total_ms
+
     def _settle(self, number: int) -> bool:
-        """Whether a finished request is still news; updates the busy state."""
+        """Whether a finished request is still news; updates the busy state and forgets when
+        the requests it supersedes were submitted."""
+        for older in [n for n in self._requested_at if n < number]:
+            del self._requested_at[older]
         if number >= self._issued:
             self.busy.emit(False)
         if number <= self._delivered:
@@ -163,6 +174,7 @@ class LatestWins(QObject):
             self.ready.emit(result)
 
     def _on_failed(self, request: Any, message: str) -> None:
+        self._requested_at.pop(request.number, None)
         if self._settle(request.number):
             self.failed.emit(request, message)
 

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from gui_gaps import gui_gaps
 
 
 def bench_preview(preset: str, samples: int) -> dict[str, float]:
@@ -48,31 +49,6 @@ def bench_preview(preset: str, samples: int) -> dict[str, float]:
     times, steps = times[2:], steps[2:]  # the first samples warm caches and kernels
     parts = {k: statistics.median(s[k] for s in steps) for k in steps[0]}
     return {"median_ms": statistics.median(times), "max_ms": max(times), **parts}
-
-
-def _run_loop(app, seconds: float, every_ms: int, action) -> list[float]:
-    """Run the event loop for ``seconds``, calling ``action`` every ``every_ms``; the gaps
-    between 5 ms ticks of a GUI-thread timer."""
-    from PyQt6.QtCore import QElapsedTimer, QEventLoop, QTimer
-
-    gaps, clock, last = [], QElapsedTimer(), [0]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    ticker, actor, loop = QTimer(), QTimer(), QEventLoop()
-    ticker.timeout.connect(tick)
-    actor.timeout.connect(action)
-    clock.start()
-    ticker.start(5)
-    actor.start(every_ms)
-    QTimer.singleShot(int(seconds * 1000), loop.quit)
-    loop.exec()
-    actor.stop()
-    ticker.stop()
-    return gaps[1:]
 
 
 def bench_gui(preset: str, steps: int, job_s: float, niceness: int) -> dict[str, float]:
@@ -111,7 +87,7 @@ def bench_gui(preset: str, steps: int, job_s: float, niceness: int) -> dict[str,
                     niceness=niceness)
         time.sleep(3.0)  # the workers are rendering
         shown_before = mode.service.latest
-        gaps = _run_loop(app, job_s, 1500, lambda: window.actions["next_sample"].trigger())
+        gaps = gui_gaps(job_s, 1500, lambda: window.actions["next_sample"].trigger())
         stepped = mode.service.latest - shown_before
         running = is_running(pid)
         signal_job(pid, signal.SIGKILL)

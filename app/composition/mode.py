@@ -10,7 +10,6 @@ labels and the crosshair moves to its centre.
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from PyQt6.QtCore import QObject, QSettings, QTimer, pyqtSignal
@@ -54,7 +53,6 @@ class CompositionMode(QObject):
         self.result: SampleResult | None = None
         self.shown_result: SampleResult | None = None  # the last one with its tables filled
         self.last_update_ms = 0.0
-        self._requested_at: dict[int, float] = {}
         self._active = False
         self._stale = True
         self.document.changed.connect(lambda _structural: self.request())
@@ -88,9 +86,7 @@ class CompositionMode(QObject):
             return None
         self._stale = False
         s = self.sample
-        number = self.service.request(self.document.loaded, s.seed, s.index, s.task)
-        self._requested_at[number] = time.perf_counter()
-        return number
+        return self.service.request(self.document.loaded, s.seed, s.index, s.task)
 
     def _sample_changed(self) -> None:
         self.view_state.set_highlight(0)
@@ -111,10 +107,7 @@ class CompositionMode(QObject):
         self.workspace.show_error(None)
         self._style_labels()
         self._highlight()
-        started = self._requested_at.pop(result.request.number, None)
-        for number in [n for n in self._requested_at if n < result.request.number]:
-            del self._requested_at[number]
-        self.last_update_ms = (time.perf_counter() - started) * 1e3 if started else result.total_ms
+        self.last_update_ms = self.service.elapsed_ms(result)
         QTimer.singleShot(0, lambda: self._show_tables(result))
 
     def _show_tables(self, result: SampleResult) -> None:
@@ -136,7 +129,6 @@ class CompositionMode(QObject):
 
     def show_failure(self, request: SampleRequest, message: str) -> None:
         """The core refused the preset or sample: say why, keep the last result."""
-        self._requested_at.pop(request.number, None)
         self.workspace.show_error(f"Cannot compose sample {request.index} of "
                                   f"{request.loaded.preset.name} (seed {request.seed}): {message}")
         log.error("composition failed: %s", message)
